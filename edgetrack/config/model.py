@@ -1,0 +1,56 @@
+"""Architecture and input-processing settings of a one-stream ViT tracker."""
+
+from __future__ import annotations
+
+from pydantic import Field, model_validator
+
+from edgetrack.config.base import FrozenConfig
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+class ModelConfig(FrozenConfig):
+    """Everything needed to rebuild a tracker model; stored as config.json beside its weights."""
+
+    name: str = "custom"
+    family: str = "ostrack"
+    template_size: int = Field(128, gt=0)
+    search_size: int = Field(256, gt=0)
+    template_factor: float = Field(2.0, gt=0)
+    search_factor: float = Field(4.0, gt=0)
+    patch_size: int = Field(16, gt=0)
+    embed_dim: int = Field(768, gt=0)
+    depth: int = Field(12, gt=0)
+    num_heads: int = Field(12, gt=0)
+    mlp_ratio: float = Field(4.0, gt=0)
+    qkv_bias: bool = True
+    norm_eps: float = 1e-6
+    head_channels: int = Field(256, ge=8)
+    drop_path: float = Field(0.0, ge=0, lt=1)
+    ce_loc: tuple[int, ...] = ()
+    ce_keep_ratio: float = Field(0.7, gt=0, le=1)
+    mean: tuple[float, float, float] = IMAGENET_MEAN
+    std: tuple[float, float, float] = IMAGENET_STD
+
+    @model_validator(mode="after")
+    def _check(self) -> ModelConfig:
+        for size in (self.template_size, self.search_size):
+            if size % self.patch_size:
+                raise ValueError(f"input size {size} is not a multiple of patch size {self.patch_size}")
+        if self.embed_dim % self.num_heads:
+            raise ValueError(f"embed_dim {self.embed_dim} is not divisible by num_heads {self.num_heads}")
+        if self.head_channels % 8:
+            raise ValueError(f"head_channels {self.head_channels} must be a multiple of 8")
+        bad = [i for i in self.ce_loc if not 0 <= i < self.depth]
+        if bad:
+            raise ValueError(f"ce_loc {bad} outside blocks 0..{self.depth - 1}")
+        return self
+
+    @property
+    def template_feat(self) -> int:
+        return self.template_size // self.patch_size
+
+    @property
+    def search_feat(self) -> int:
+        return self.search_size // self.patch_size

@@ -1,0 +1,113 @@
+"""Transformer building blocks with OSTrack's parameter names (attn.qkv, mlp.fc1, norm1, ...)."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+
+class DropPath(nn.Module):
+    """Stochastic depth: drops the whole residual branch per sample during training."""
+
+    def __init__(self, p: float = 0.0) -> None:
+        super().__init__()
+        self.p = p
+
+    def forward(self, x: Tensor) -> Tensor:
+        if self.p == 0.0 or not self.training:
+            return x
+        keep = 1.0 - self.p
+        mask = x.new_empty((x.shape[0],) + (1,) * (x.ndim - 1)).bernoulli_(keep)
+        return x * mask / keep
+
+
+class PatchEmbed(nn.Module):
+    """Non-overlapping patches -> tokens (B, N, C)."""
+
+    def __init__(self, patch_size: int, dim: int) -> None:
+        super().__init__()
+        self.proj = nn.Conv2d(3, dim, kernel_size=patch_size, stride=patch_size)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.proj(x).flatten(2).transpose(1, 2)
+
+
+class Attention(nn.Module):
+    def __init__(self, dim: int, num_heads: int, qkv_bias: bool = True) -> None:
+        super().__init__()
+        self.num_heads = num_heads
+        self.scale = (dim // num_heads) ** -0.5
+        self.qkv = nn.Linear(dim, dim * 3, bias=qkv_bias)
+        self.proj = nn.Linear(dim, dim)
+
+    def forward(self, x: Tensor, need_weights: bool = False) -> tuple[Tensor, Tensor | None]:
+        """Return the attended tokens and, when asked, the attention map (B, heads, N, N)."""
+        b, n, c = x.shape
+        q, k, v = self.qkv(x).reshape(b, n, 3, self.num_heads, c // self.num_heads).permute(2, 0, 3, 1, 4)
+        if need_weights:
+            attn = ((q * self.scale) @ k.transpose(-2, -1)).softmax(dim=-1)
+            out = attn @ v
+        else:
+            attn = None
+            out = F.scaled_dot_product_attention(q, k, v)
+        return self.proj(out.transpose(1, 2).reshape(b, n, c)), attn
+
+
+class Mlp(nn.Module):
+    def __init__(self, dim: int, hidden: int) -> None:
+        super().__init__()
+        self.fc1 = nn.Linear(dim, hidden)
+        self.act = nn.GELU()
+        self.fc2 = nn.Linear(hidden, dim)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.fc2(self.act(self.fc1(x)))
+
+
+class Block(nn.Module):
+    """Pre-norm transformer block; `forward_attn` exposes the attention map for candidate elimination."""
+
+    def __init__(self, dim: int, num_heads: int, mlp_ratio: float, qkv_bias: bool, eps: float,
+                 drop_path: float = 0.0) -> None:
+        super().__init__()
+        self.norm1 = nn.LayerNorm(dim, eps=eps)
+        self.attn = Attention(dim, num_heads, qkv_bias)
+        self.drop_path = DropPath(drop_path)
+        self.norm2 = nn.LayerNorm(dim, eps=eps)
+        self.mlp = Mlp(dim, int(dim * mlp_ratio))
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = x + self.drop_path(self.attn(self.norm1(x))[0])
+        return x + self.drop_path(self.mlp(self.norm2(x)))
+
+    def forward_attn(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """Attention half of the block; returns the residual sum and the attention map."""
+        out, attn = self.attn(self.norm1(x), need_weights=True)
+        assert attn is not None
+        return x + self.drop_path(out), attn
+
+    def forward_mlp(self, x: Tensor) -> Tensor:
+        return x + self.drop_path(self.mlp(self.norm2(x)))
+
+
+def ce_keep(attn: Tensor, tokens: Tensor, global_index: Tensor, len_t: int, keep_ratio: float,
+            template_token: int) -> tuple[Tensor, Tensor, Tensor | None]:
+    """Candidate elimination: keep the search tokens most attended by the template centre token.
+
+    Returns the kept tokens (template first), their original search indices, and the removed indices.
+    """
+    len_s = attn.shape[-1] - len_t
+    n_keep = math.ceil(keep_ratio * len_s)
+    if n_keep == len_s:
+        return tokens, global_index, None
+    # mean over heads of the centre template token's attention to each search token
+    score = attn[:, :, template_token, len_t:].mean(dim=1)
+    order = torch.sort(score, dim=1, descending=True).indices
+    keep_idx, drop_idx = order[:, :n_keep], order[:, n_keep:]
+    search = tokens[:, len_t:]
+    kept = search.gather(1, keep_idx.unsqueeze(-1).expand(-1, -1, search.shape[-1]))
+    new_tokens = torch.cat([tokens[:, :len_t], kept], dim=1)
+    return new_tokens, global_index.gather(1, keep_idx), global_index.gather(1, drop_idx)
