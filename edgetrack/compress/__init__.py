@@ -1,1 +1,6 @@
-"""compress."""
+"""Replacement-training compression: stage plans, students, schedules, losses."""
+
+from edgetrack.compress.stages import StagePlan
+from edgetrack.compress.student import make_student
+
+__all__ = ["StagePlan", "make_student"]

@@ -58,7 +58,8 @@ def build_config(cls: type[C], data: Mapping[str, Any]) -> C:
     except ValidationError as err:
         first = err.errors()[0]
         loc = ".".join(str(p) for p in first["loc"])
-        raise ConfigError(f"invalid config value for '{loc}': {first['msg']}") from None
+        where = f" for '{loc}'" if loc else ""
+        raise ConfigError(f"invalid {cls.__name__}{where}: {first['msg']}") from None
 
 
 def parse_override(text: str) -> tuple[list[str], Any]:

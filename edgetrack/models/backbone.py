@@ -23,7 +23,7 @@ class ViTBackbone(nn.Module):
         self.patch_embed = PatchEmbed(cfg.patch_size, dim)
         self.pos_embed_z = nn.Parameter(torch.zeros(1, cfg.template_feat**2, dim))
         self.pos_embed_x = nn.Parameter(torch.zeros(1, cfg.search_feat**2, dim))
-        rates = torch.linspace(0, cfg.drop_path, cfg.depth).tolist() if cfg.depth > 1 else [cfg.drop_path]
+        rates = [cfg.drop_path * i / max(cfg.depth - 1, 1) for i in range(cfg.depth)]  # linear, as OSTrack
         self.blocks = nn.ModuleList(
             Block(dim, cfg.num_heads, cfg.mlp_ratio, cfg.qkv_bias, cfg.norm_eps, rates[i]) for i in range(cfg.depth)
         )
@@ -56,7 +56,7 @@ class ViTBackbone(nn.Module):
         b = tokens.shape[0]
         index = torch.arange(len_s, device=tokens.device).expand(b, -1)
         removed: list[Tensor] = []
-        ce_loc = cfg.ce_loc or (3, 6, 9)
+        ce_loc = cfg.ce_loc or tuple(i for i in (3, 6, 9) if i < cfg.depth)  # OSTrack's when forced on
         for i, blk in enumerate(self.blocks):
             if i not in ce_loc:
                 tokens = blk(tokens)

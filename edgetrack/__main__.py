@@ -1,0 +1,3 @@
+from edgetrack.cli.app import main
+
+main()

@@ -1,0 +1,101 @@
+"""Artifact folders: every stage writes one, with a manifest.json naming its stage, parents and config."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import json
+import os
+import platform
+import shutil
+import tempfile
+from collections.abc import Iterator, Mapping
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from edgetrack.errors import ArtifactError
+
+MANIFEST = "manifest.json"
+
+
+def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def sha256_json(data: Any) -> str:
+    """Hash of a JSON-serialisable value, independent of key order."""
+    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def package_versions(names: tuple[str, ...] = ("edgetrack", "torch", "numpy", "onnx", "onnxruntime")) -> dict[str, str]:
+    found = {}
+    for name in names:
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            found[name] = metadata.version(name)
+    return found
+
+
+def make_manifest(stage: str, config: Mapping[str, Any] | None = None, parents: Mapping[str, str] | None = None,
+                  metrics: Mapping[str, Any] | None = None, **extra: Any) -> dict[str, Any]:
+    """A manifest dict; `parents` maps a role (e.g. 'teacher') to the parent's sha256."""
+    return {
+        "stage": stage,
+        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "config": dict(config or {}),
+        "parents": dict(parents or {}),
+        "metrics": dict(metrics or {}),
+        "versions": package_versions(),
+        "python": platform.python_version(),
+        **extra,
+    }
+
+
+def write_json(path: str | Path, data: Any) -> None:
+    """Write JSON atomically (temp file in the same folder, then rename)."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    with os.fdopen(fd, "w") as f:
+        json.dump(data, f, indent=2, sort_keys=True, default=str)
+        f.write("\n")
+    os.replace(tmp, path)
+
+
+def read_manifest(folder: str | Path) -> dict[str, Any]:
+    path = Path(folder) / MANIFEST
+    if not path.is_file():
+        raise ArtifactError(f"{folder} is not an edgetrack artifact: it has no {MANIFEST}")
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as err:
+        raise ArtifactError(f"{path} is not valid JSON ({err}); the artifact is damaged, re-run its stage") from None
+
+
+@contextlib.contextmanager
+def atomic_folder(target: str | Path, overwrite: bool = True) -> Iterator[Path]:
+    """Yield a temporary sibling folder; on success it replaces `target`, on error it is removed.
+
+    An interrupted stage therefore never leaves a half-written folder under the final name.
+    """
+    target = Path(target)
+    if target.exists() and not overwrite:
+        raise ArtifactError(f"{target} exists; pass --overwrite or choose another --out")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    try:
+        yield tmp
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    if target.exists():
+        old = target.with_name(f".{target.name}.old-{os.getpid()}")
+        os.replace(target, old)
+        os.replace(tmp, target)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(tmp, target)

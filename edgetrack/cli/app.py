@@ -1,0 +1,51 @@
+"""The `edgetrack` command: one Typer app, one small module per command group."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from edgetrack.cli import env as env_cmd
+from edgetrack.cli import models as models_cmd
+from edgetrack.cli.console import err
+from edgetrack.errors import EdgetrackError
+
+app = typer.Typer(
+    name="edgetrack",
+    help="Compress transformer trackers by replacement training, export them, and run them on the edge.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+)
+
+
+@app.callback()
+def root(debug: bool = typer.Option(False, "--debug", help="Show full tracebacks instead of one-line errors.")) -> None:
+    """edgetrack: compress -> finetune -> export -> build -> track."""
+
+
+app.command("env", help="Print versions of Python, torch, CUDA/GPU, ONNX, ONNX Runtime, TensorRT and friends.")(
+    env_cmd.env
+)
+app.add_typer(models_cmd.app, name="models", help="List model presets and describe a model.")
+
+
+def run(argv: list[str] | None = None) -> int:
+    """Run the CLI and return its exit code; EdgetrackError becomes one red line and code 2."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        app(args=args, prog_name="edgetrack")
+    except SystemExit as exc:  # standalone mode always ends this way, usage errors included
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except EdgetrackError as exc:
+        if "--debug" in args:
+            raise
+        err.print(f"[bold red]error:[/bold red] {exc}", highlight=False, soft_wrap=True, markup=True)
+        return 2
+    return 0
+
+
+def main() -> None:
+    sys.exit(run())

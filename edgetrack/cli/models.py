@@ -1,0 +1,64 @@
+"""`edgetrack models list|info`."""
+
+from __future__ import annotations
+
+import torch
+import typer
+from rich.table import Table
+
+from edgetrack.cli.console import out
+from edgetrack.models.factory import model_config
+from edgetrack.models.presets import list_models
+from edgetrack.models.profile import count_macs, count_parameters
+from edgetrack.models.tracker import TrackerModel
+
+app = typer.Typer(no_args_is_help=True)
+
+
+def describe(name_or_path: str) -> dict[str, object]:
+    """Size and shape facts of a preset or model folder, without allocating its weights."""
+    cfg = model_config(name_or_path)
+    with torch.device("meta"):
+        model = TrackerModel(cfg)
+    return {
+        "name": cfg.name,
+        "parameters": count_parameters(model),
+        "gmacs": round(count_macs(cfg) / 1e9, 2),
+        "gmacs_ce": round(count_macs(cfg, ce=True) / 1e9, 2),
+        "depth": cfg.depth,
+        "embed_dim": cfg.embed_dim,
+        "num_heads": cfg.num_heads,
+        "template": f"{cfg.template_size}x{cfg.template_size} (factor {cfg.template_factor})",
+        "search": f"{cfg.search_size}x{cfg.search_size} (factor {cfg.search_factor})",
+        "feature_map": f"{cfg.search_feat}x{cfg.search_feat}",
+    }
+
+
+@app.command("list")
+def list_cmd(pattern: str = typer.Argument("*", help="Glob pattern, e.g. 'ostrack*'.")) -> None:
+    """List registered model presets."""
+    table = Table(title="model presets")
+    for col in ("name", "params (M)", "GMACs", "depth", "template", "search"):
+        table.add_column(col)
+    for name in list_models(pattern):
+        d = describe(name)
+        table.add_row(name, f"{d['parameters'] / 1e6:.2f}", f"{d['gmacs']:.2f}", str(d["depth"]),
+                      str(d["template"]), str(d["search"]))
+    out.print(table)
+
+
+@app.command("info")
+def info_cmd(name: str = typer.Argument(..., help="A preset name or a model folder."),
+             json_out: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """Parameters, GMACs, input sizes and depth of a model."""
+    d = describe(name)
+    if json_out:
+        out.print_json(data=d)
+        return
+    table = Table(title=f"model {name}", show_header=False)
+    table.add_column("what", style="bold")
+    table.add_column("value")
+    labels = {"parameters": "parameters", "gmacs": "GMACs (no CE)", "gmacs_ce": "GMACs (with CE)"}
+    for key, value in d.items():
+        table.add_row(labels.get(key, key), f"{value:,}" if isinstance(value, int) else str(value))
+    out.print(table)

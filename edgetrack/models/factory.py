@@ -1,0 +1,94 @@
+"""`create_model(name_or_path, checkpoint=None, **overrides)`: the one way to build a tracker model."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from torch import nn
+
+from edgetrack.artifacts import atomic_folder, make_manifest, write_json
+from edgetrack.config.base import build_config
+from edgetrack.config.model import ModelConfig
+from edgetrack.errors import CheckpointError, ModelError
+from edgetrack.models.checkpoint import block_count, cast_like, load_into, read_folder_config, read_state_dict
+from edgetrack.models.checkpoint import save_folder_files
+from edgetrack.models.presets import OSTRACK_CE_KEEP, OSTRACK_CE_LOC, PRESETS
+from edgetrack.models.tracker import TrackerModel
+
+PRETRAINED_PACKAGE = "edgetrack.models.pretrained"
+
+
+def is_model_folder(path: str | Path) -> bool:
+    p = Path(path)
+    return p.is_dir() and (p / "config.json").is_file()
+
+
+def model_config(name_or_path: str | Path, **overrides: Any) -> ModelConfig:
+    """The config of a preset or model folder with `overrides` applied; `ce=True` enables OSTrack's CE."""
+    ce = overrides.pop("ce", None)
+    if is_model_folder(name_or_path):
+        base = read_folder_config(name_or_path)
+    elif isinstance(name_or_path, Path) or "/" in str(name_or_path) or Path(str(name_or_path)).exists():
+        raise ModelError(f"{name_or_path} is not a model folder (no config.json) and not a preset name")
+    else:
+        base = PRESETS.get(str(name_or_path)).to_dict()
+    data = {**base, **overrides}
+    if ce:
+        depth = int(data.get("depth", 12))
+        data.update(ce_loc=[i for i in OSTRACK_CE_LOC if i < depth], ce_keep_ratio=OSTRACK_CE_KEEP)
+    elif ce is False:
+        data["ce_loc"] = []
+    return build_config(ModelConfig, data)
+
+
+def create_model(name_or_path: str | Path, checkpoint: str | Path | None = None, pretrained: bool = False,
+                 **overrides: Any) -> TrackerModel:
+    """Build a preset (`ostrack256`, `tiny`, ...) or reload a model folder, then load weights.
+
+    `checkpoint` may be an OSTrack, CompressTracker, MAE or edgetrack checkpoint; for a CompressTracker
+    student the depth is taken from the checkpoint unless `depth` is given. `pretrained=True` loads the
+    weights bundled with the package (only some presets have them).
+    """
+    state, fmt = (None, None)
+    if checkpoint is not None:
+        state, fmt = read_state_dict(checkpoint)
+        if fmt == "compresstracker" and "depth" not in overrides:
+            overrides["depth"] = block_count(state)
+    cfg = model_config(name_or_path, **overrides)
+    model = TrackerModel(cfg)
+    if is_model_folder(name_or_path) and checkpoint is None:
+        state, fmt = read_state_dict(name_or_path)
+        checkpoint = name_or_path
+    elif pretrained:
+        state, fmt = read_state_dict(bundled_weights(str(name_or_path)))
+        checkpoint = f"bundled weights of '{name_or_path}'"
+    if state is not None:
+        load_into(model, cast_like(state, model), fmt or "state_dict", str(checkpoint))
+    return model.eval()
+
+
+def bundled_weights(name: str) -> Path:
+    """Path of the weights shipped in the package for preset `name`."""
+    folder = Path(str(resources.files(PRETRAINED_PACKAGE))) / name
+    if not (folder / "model.safetensors").is_file():
+        raise CheckpointError(f"no bundled weights for '{name}'; pass checkpoint=PATH (or --teacher-weights)")
+    return folder
+
+
+def save_model(model: TrackerModel, folder: str | Path, stage: str = "model", **manifest: Any) -> Path:
+    """Write `model` as an artifact folder (model.safetensors + config.json + manifest.json), atomically."""
+    if not isinstance(model, TrackerModel):
+        raise ModelError(f"save_model expects a TrackerModel, got {type(model).__name__}")
+    with atomic_folder(folder) as tmp:
+        save_folder_files(model, tmp)
+        write_json(tmp / "manifest.json", make_manifest(stage, config=model.cfg.to_dict(), **manifest))
+    return Path(folder)
+
+
+def freeze(module: nn.Module) -> nn.Module:
+    """Turn off gradients for every parameter of `module` (teachers during compression)."""
+    for p in module.parameters():
+        p.requires_grad_(False)
+    return module

@@ -1,0 +1,35 @@
+"""Named model presets; the one registry of model architectures."""
+
+from __future__ import annotations
+
+from edgetrack.config.model import ModelConfig
+from edgetrack.registry import Registry
+
+PRESETS: Registry[ModelConfig] = Registry("model")
+
+#: OSTrack-256's candidate-elimination settings, turned on by `create_model(..., ce=True)`.
+OSTRACK_CE_LOC = (3, 6, 9)
+OSTRACK_CE_KEEP = 0.7
+
+PRESETS.add("ostrack256", ModelConfig(name="ostrack256"))
+PRESETS.add(
+    "ostrack384",
+    ModelConfig(name="ostrack384", template_size=192, search_size=384, search_factor=5.0),
+)
+# A small teacher for CPU work: a quarter of ViT-B's width, two thirds of its depth, half its input size.
+PRESETS.add(
+    "tiny",
+    ModelConfig(
+        name="tiny", template_size=64, search_size=128, embed_dim=192, depth=8, num_heads=3, head_channels=64,
+    ),
+)
+
+
+def preset_config(name: str) -> ModelConfig:
+    """The registered config for `name` (RegistryError with a suggestion when unknown)."""
+    return PRESETS.get(name)
+
+
+def list_models(pattern: str = "*") -> list[str]:
+    """Names of the registered presets matching a glob pattern."""
+    return PRESETS.names(pattern)

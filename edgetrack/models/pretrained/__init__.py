@@ -1,0 +1,1 @@
+"""Weights bundled with the package (loaded by create_model(..., pretrained=True))."""

@@ -1,0 +1,44 @@
+"""Parameter and multiply-accumulate counts of a tracker, computed from its config."""
+
+from __future__ import annotations
+
+import math
+
+from torch import nn
+
+from edgetrack.config.model import ModelConfig
+
+
+def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
+    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
+
+
+def _block_macs(cfg: ModelConfig, n_attn: int, n_mlp: int) -> int:
+    dim = cfg.embed_dim
+    hidden = int(dim * cfg.mlp_ratio)
+    linear = n_attn * dim * 4 * dim  # qkv + proj
+    attention = 2 * n_attn * n_attn * dim  # q @ k^T and attn @ v
+    mlp = 2 * n_mlp * dim * hidden
+    return linear + attention + mlp
+
+
+def _head_macs(cfg: ModelConfig) -> int:
+    c = cfg.head_channels
+    widths = [cfg.embed_dim, c, c // 2, c // 4, c // 8]
+    cells = cfg.search_feat**2
+    convs = sum(widths[i] * widths[i + 1] * 9 for i in range(4))
+    return cells * (3 * convs + widths[4] * (1 + 2 + 2))
+
+
+def count_macs(cfg: ModelConfig, ce: bool = False) -> int:
+    """MACs of one forward pass (batch 1): patch embedding, blocks (attention included) and head."""
+    len_t, len_s = cfg.template_feat**2, cfg.search_feat**2
+    patch = (len_t + len_s) * 3 * cfg.patch_size**2 * cfg.embed_dim
+    total = patch + _head_macs(cfg)
+    ce_loc = set(cfg.ce_loc or (3, 6, 9)) if ce else set()
+    for i in range(cfg.depth):
+        n = len_t + len_s
+        if i in ce_loc:
+            len_s = math.ceil(cfg.ce_keep_ratio * len_s)
+        total += _block_macs(cfg, n, len_t + len_s)
+    return total
