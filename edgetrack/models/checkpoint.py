@@ -20,7 +20,6 @@ import re
 from pathlib import Path
 from typing import Any
 
-import torch
 import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 from torch import Tensor, nn

@@ -12,8 +12,14 @@ from edgetrack.artifacts import atomic_folder, make_manifest, write_json
 from edgetrack.config.base import build_config
 from edgetrack.config.model import ModelConfig
 from edgetrack.errors import CheckpointError, ModelError
-from edgetrack.models.checkpoint import block_count, cast_like, load_into, read_folder_config, read_state_dict
-from edgetrack.models.checkpoint import save_folder_files
+from edgetrack.models.checkpoint import (
+    block_count,
+    cast_like,
+    load_into,
+    read_folder_config,
+    read_state_dict,
+    save_folder_files,
+)
 from edgetrack.models.presets import OSTRACK_CE_KEEP, OSTRACK_CE_LOC, PRESETS
 from edgetrack.models.tracker import TrackerModel
 
