@@ -1,0 +1,46 @@
+"""Tracking losses (OSTrack) and CompressTracker's prediction-guidance and feature-mimicking terms."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+
+def focal_loss(pred: Tensor, target: Tensor, alpha: float = 2.0, beta: float = 4.0) -> Tensor:
+    """CenterNet focal loss on heatmaps, normalised by the number of positive cells (target == 1)."""
+    pred = pred.clamp(1e-6, 1 - 1e-6)
+    pos = target.eq(1).float()
+    neg_weight = (1 - target).pow(beta) * (1 - pos)
+    pos_loss = (torch.log(pred) * (1 - pred).pow(alpha) * pos).sum()
+    neg_loss = (torch.log(1 - pred) * pred.pow(alpha) * neg_weight).sum()
+    num_pos = pos.sum()
+    return -(pos_loss + neg_loss) / num_pos.clamp(min=1.0)
+
+
+def giou(pred: Tensor, target: Tensor) -> tuple[Tensor, Tensor]:
+    """Generalised IoU and IoU of (N, 4) xyxy boxes."""
+    area_p = (pred[:, 2] - pred[:, 0]).clamp(min=0) * (pred[:, 3] - pred[:, 1]).clamp(min=0)
+    area_t = (target[:, 2] - target[:, 0]).clamp(min=0) * (target[:, 3] - target[:, 1]).clamp(min=0)
+    lt, rb = torch.max(pred[:, :2], target[:, :2]), torch.min(pred[:, 2:], target[:, 2:])
+    inter = (rb - lt).clamp(min=0).prod(dim=1)
+    union = area_p + area_t - inter
+    iou = inter / union.clamp(min=1e-7)
+    hull = (torch.max(pred[:, 2:], target[:, 2:]) - torch.min(pred[:, :2], target[:, :2])).clamp(min=0).prod(dim=1)
+    return iou - (hull - union) / hull.clamp(min=1e-7), iou
+
+
+def box_losses(pred_xyxy: Tensor, target_xyxy: Tensor) -> dict[str, Tensor]:
+    """Mean GIoU loss, mean L1 and mean IoU between predicted and target boxes (normalised xyxy)."""
+    g, iou = giou(pred_xyxy, target_xyxy)
+    return {"giou": (1 - g).mean(), "l1": F.l1_loss(pred_xyxy, target_xyxy), "iou": iou.detach().mean()}
+
+
+def feature_mimic(student: list[Tensor], teacher: list[Tensor], len_template: int) -> Tensor:
+    """Stage-wise MSE; template and search tokens are averaged separately, then summed, then averaged over stages."""
+    terms = []
+    for s, t in zip(student, teacher, strict=True):
+        t = t.detach()
+        terms.append(F.mse_loss(s[:, :len_template], t[:, :len_template])
+                     + F.mse_loss(s[:, len_template:], t[:, len_template:]))
+    return torch.stack(terms).mean()
