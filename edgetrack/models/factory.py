@@ -6,8 +6,6 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from torch import nn
-
 from edgetrack.artifacts import atomic_folder, make_manifest, write_json
 from edgetrack.config.base import build_config
 from edgetrack.config.model import ModelConfig
@@ -93,8 +91,3 @@ def save_model(model: TrackerModel, folder: str | Path, stage: str = "model", **
     return Path(folder)
 
 
-def freeze(module: nn.Module) -> nn.Module:
-    """Turn off gradients for every parameter of `module` (teachers during compression)."""
-    for p in module.parameters():
-        p.requires_grad_(False)
-    return module
