@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 
@@ -44,16 +43,15 @@ class Attention(nn.Module):
         self.proj = nn.Linear(dim, dim)
 
     def forward(self, x: Tensor, need_weights: bool = False) -> tuple[Tensor, Tensor | None]:
-        """Return the attended tokens and, when asked, the attention map (B, heads, N, N)."""
+        """Return the attended tokens and, when asked, the attention map (B, heads, N, N).
+
+        Computed as OSTrack does, softmax((q @ k^T) * scale), so fp32 outputs match its model bit for bit.
+        """
         b, n, c = x.shape
         q, k, v = self.qkv(x).reshape(b, n, 3, self.num_heads, c // self.num_heads).permute(2, 0, 3, 1, 4)
-        if need_weights:
-            attn = ((q * self.scale) @ k.transpose(-2, -1)).softmax(dim=-1)
-            out = attn @ v
-        else:
-            attn = None
-            out = F.scaled_dot_product_attention(q, k, v)
-        return self.proj(out.transpose(1, 2).reshape(b, n, c)), attn
+        attn = ((q @ k.transpose(-2, -1)) * self.scale).softmax(dim=-1)
+        out = self.proj((attn @ v).transpose(1, 2).reshape(b, n, c))
+        return out, attn if need_weights else None
 
 
 class Mlp(nn.Module):

@@ -28,5 +28,5 @@ class TrackerModel(nn.Module):
         """Run the head on the last `search_feat**2` tokens (already normed)."""
         n = self.cfg.search_feat
         search = tokens[:, -n * n:]
-        feat = search.transpose(1, 2).reshape(search.shape[0], -1, n, n)
+        feat = search.transpose(1, 2).reshape(search.shape[0], -1, n, n).contiguous()  # as OSTrack: same conv path
         return self.box_head(feat)
