@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Literal
 
 from torch import Tensor
@@ -55,8 +55,11 @@ class CompressTask:
         """Only `replacement` mixes stages; the ablation methods always run the whole student."""
         return list(sampled) if self.method == "replacement" else [True] * len(self.model.plan)
 
-    def __call__(self, batch: Mapping[str, Tensor], route: Sequence[bool]) -> dict[str, Tensor]:
-        out, feats = self.model(batch["template"], batch["search"], self.route_for(route))
+    def __call__(self, batch: Mapping[str, Tensor], route: Sequence[bool],
+                 forward: Callable[..., tuple[HeadOutput, list[Tensor]]] | None = None) -> dict[str, Tensor]:
+        """Losses of one batch; `forward` is the (possibly DDP-wrapped) replacement model."""
+        forward = forward or self.model
+        out, feats = forward(batch["template"], batch["search"], self.route_for(route))
         losses = track_losses(out, batch["heatmap"], batch["search_box"], self.w)
         total = losses["track"]
         if self.method != "naive":
