@@ -15,6 +15,7 @@ class OptimConfig(FrozenConfig):
     grad_clip: float = Field(0.1, gt=0)
     lr_drop_epoch: float | None = 400  # lr x gamma from this epoch on (StepLR with one step)
     lr_gamma: float = 0.1
+    backbone_lr_scale: float = Field(1.0, gt=0)  # OSTrack trains the backbone at 0.1x; CompressTracker at 1x
 
 
 class TrainConfig(FrozenConfig):

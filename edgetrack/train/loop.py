@@ -48,6 +48,17 @@ def autocast_for(device: torch.device, mode: str) -> tuple[Callable[[], Any], to
     return (lambda: torch.autocast("cuda", dtype=dtype)), scaler
 
 
+def param_groups(module: nn.Module, cfg: TrainConfig) -> list[dict[str, Any]]:
+    """Trainable parameters; backbone ones at lr x backbone_lr_scale."""
+    named = [(n, p) for n, p in module.named_parameters() if p.requires_grad]
+    head = [p for n, p in named if "backbone" not in n]
+    backbone = [p for n, p in named if "backbone" in n]
+    groups = [{"params": head}] if head else []
+    if backbone:
+        groups.append({"params": backbone, "lr": cfg.optim.lr * cfg.optim.backbone_lr_scale})
+    return groups
+
+
 class Trainer:
     """Runs `step_fn` over a pair dataset; `state_module` is what checkpoints save (e.g. the student)."""
 
@@ -59,8 +70,8 @@ class Trainer:
         self.module = module.to(device)
         self.state_module = state_module or module
         self.step_fn, self.dataset, self.progress_extra = step_fn, dataset, progress_extra
-        params = [p for p in module.parameters() if p.requires_grad]
-        self.optimizer = torch.optim.AdamW(params, lr=cfg.optim.lr, weight_decay=cfg.optim.weight_decay)
+        self.optimizer = torch.optim.AdamW(param_groups(module, cfg), lr=cfg.optim.lr,
+                                           weight_decay=cfg.optim.weight_decay)
         self.steps_per_epoch = cfg.steps_per_epoch(self.dist.world_size)
         self.total_steps = cfg.total_steps(self.dist.world_size)
         drop = cfg.optim.lr_drop_epoch

@@ -1,0 +1,73 @@
+"""`edgetrack eval`: one-pass evaluation on a benchmark, resumable, with a report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from edgetrack.cli.console import err, out
+from edgetrack.eval.benchmarks import BENCHMARKS, Benchmark
+from edgetrack.eval.report import metrics_table, save_plots, write_report
+from edgetrack.eval.results import read_result, read_times, write_got10k_submission, write_trackingnet_submission
+from edgetrack.eval.run import evaluate_results, run_benchmark
+
+
+def model_label(model: str) -> str:
+    """A short, file-safe name for a model argument (preset name or folder)."""
+    parts = Path(model).parts[-2:] if Path(model).is_dir() else (model,)
+    return "-".join(p for p in parts if p not in (".", "/")).replace(" ", "_") or "model"
+
+
+def evaluate_model(model: str, bench: Benchmark, folder: Path, data_root: Path | None, workers: int,
+                   device: str) -> dict[str, Any] | None:
+    """Track (resuming), then score or write the submission; returns the report (None for hidden GT)."""
+    results_dir = folder / "results"
+    with Progress(TextColumn(f"[bold]{model_label(model)}"), BarColumn(), MofNCompleteColumn(),
+                  TimeRemainingColumn(), console=err) as bar:
+        task = bar.add_task("eval", total=None)
+        sequences = run_benchmark(model, bench, results_dir, data_root, workers, device,
+                                  progress=lambda name: bar.advance(task))
+        bar.update(task, total=len(sequences))
+    if not bench.public_gt:
+        boxes = {s.name: read_result(results_dir, s.name) for s in sequences}
+        if bench.submission == "got10k":
+            times = {s.name: read_times(results_dir, s.name) for s in sequences}
+            path = write_got10k_submission(folder / "submission", boxes, times)
+        else:
+            path = write_trackingnet_submission(folder / "submission", boxes)
+        out.print(f"submission for the {bench.name} server written to {path}")
+        return None
+    report = evaluate_results(results_dir, sequences, bench.protocol)
+    report["model"], report["benchmark"] = model, bench.name
+    write_report(report, folder)
+    return report
+
+
+def eval_cmd(
+    model: list[str] = typer.Option(..., "--model", "-m", help="Model folder, exported artifact, or preset with "
+                                    "bundled weights (tiny). Repeat to compare several."),
+    benchmark: str = typer.Option("synthetic-test", "--benchmark", "-b",
+                                  help=f"One of: {', '.join(BENCHMARKS.names())}."),
+    data_root: Path = typer.Option(None, help="Folder holding the benchmark's dataset (not needed for synthetic)."),
+    workers: int = typer.Option(1, help="Parallel processes, one sequence each."),
+    device: str = typer.Option("cpu", help="Device for torch models: cpu, cuda, cuda:1 ..."),
+    out_dir: Path = typer.Option(Path("runs/eval"), "--out", help="Results land in OUT/BENCHMARK/MODEL/."),
+) -> None:
+    """Run one-pass evaluation; re-running resumes and only tracks sequences without a complete result."""
+    bench = BENCHMARKS.get(benchmark)
+    reports = {}
+    for m in model:
+        folder = out_dir / bench.name / model_label(m)
+        report = evaluate_model(m, bench, folder, data_root, workers, device)
+        if report is not None:
+            reports[model_label(m)] = report
+    if not reports:
+        return
+    overall = {name: r["overall"] for name, r in reports.items()}
+    out.print(metrics_table(overall, bench.name))
+    plots = save_plots(overall, out_dir / bench.name, bench.name)
+    write_report({"benchmark": bench.name, "protocol": bench.protocol, "results": overall}, out_dir / bench.name)
+    out.print(f"report: {out_dir / bench.name / 'metrics.json'}" + (f", plots: {len(plots)} PNG" if plots else ""))

@@ -1,0 +1,82 @@
+"""The compress stage: teacher -> replacement training -> standalone student artifact."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from edgetrack.artifacts import sha256_file
+from edgetrack.compress.config import CompressConfig
+from edgetrack.compress.replacement import ReplacementModel
+from edgetrack.compress.schedule import ReplacementSchedule
+from edgetrack.compress.stages import StagePlan
+from edgetrack.compress.student import make_student
+from edgetrack.compress.task import CompressTask
+from edgetrack.data.pairs import CropSpec, PairDataset
+from edgetrack.data.sources import training_sources
+from edgetrack.errors import CheckpointError, ConfigError
+from edgetrack.models.factory import bundled_weights, create_model, is_model_folder, save_model
+from edgetrack.models.tracker import TrackerModel
+from edgetrack.train.distributed import barrier, cleanup, init_distributed, pick_device
+from edgetrack.train.loop import Trainer
+
+
+def weights_hash(path: str | Path) -> str:
+    p = Path(path)
+    return sha256_file(p / "model.safetensors" if p.is_dir() else p)
+
+
+def load_teacher(name: str, weights: str | None, random_ok: bool, seed: int = 0) -> tuple[TrackerModel, str]:
+    """The teacher and the sha256 of its weights; a preset with no weights is refused unless `random_ok`."""
+    if is_model_folder(name):
+        return create_model(name), weights_hash(name)
+    if weights is not None:
+        return create_model(name, checkpoint=weights, ce=False), weights_hash(weights)
+    try:
+        folder = bundled_weights(name)
+    except CheckpointError:
+        if not random_ok:
+            raise ConfigError(f"teacher '{name}' has no weights: pass --teacher-weights PATH (for ostrack256 the "
+                              "release OSTrack_ep0300.pth.tar), or --random-teacher for a smoke run") from None
+        torch.manual_seed(seed)
+        return create_model(name, ce=False), "random"
+    return create_model(name, pretrained=True, ce=False), weights_hash(folder)
+
+
+def run_compress(cfg: CompressConfig, out: str | Path, resume: bool = True) -> Path:
+    """Train a student by replacement training (or an ablation method); return its artifact folder."""
+    out = Path(out)
+    device = pick_device(cfg.train.device)
+    dist = init_distributed(device)
+    try:
+        teacher, teacher_sha = load_teacher(cfg.teacher, cfg.teacher_weights, cfg.random_teacher, cfg.train.seed)
+        plan = StagePlan(teacher.cfg.depth, cfg.layers, tuple(cfg.stage_sizes))
+        torch.manual_seed(cfg.train.seed)
+        student = make_student(teacher, cfg.layers, cfg.init, plan, drop_path=cfg.drop_path)
+        model = ReplacementModel(teacher, student, plan)
+        task = CompressTask(model, cfg.method, cfg.losses)
+        dataset = PairDataset(training_sources(cfg.data), CropSpec.from_model_config(student.cfg), cfg.pairs,
+                              cfg.data.weights or None, seed=cfg.train.seed)
+        schedule = ReplacementSchedule(cfg.schedule, cfg.train.epochs, len(plan))
+        trainer: Trainer
+
+        def step_fn(module, batch, step):  # noqa: ANN001, ANN202 - Trainer's StepFn
+            # the route depends only on (seed, step): identical on every rank and after a resume
+            route = schedule.sample(np.random.default_rng([cfg.train.seed, step]), trainer.epoch(step))
+            return task(batch, route, forward=module)
+
+        trainer = Trainer(model, step_fn, dataset, cfg.train, out, device, dist, state_module=student,
+                          progress_extra=lambda s: {"p": schedule.p(trainer.epoch(s))})
+        if resume:
+            trainer.resume()
+        losses = trainer.fit()
+        barrier(dist)
+        if dist.is_main:
+            save_model(student.eval().cpu(), out / "student", stage="compress", config=cfg.to_dict(),
+                       parents={"teacher": teacher_sha}, metrics={"final_losses": losses},
+                       plan={"stages": [list(s) for s in plan.stages], "init": cfg.init})
+        return out / "student"
+    finally:
+        cleanup(dist)

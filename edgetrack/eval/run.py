@@ -1,0 +1,130 @@
+"""Run a tracker over a benchmark, one result file per sequence, so a killed run resumes where it stopped."""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import multiprocessing as mp
+import time
+from collections.abc import Callable, Sequence as SequenceABC
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edgetrack.data.sequence import Sequence
+from edgetrack.errors import DataError
+from edgetrack.eval.benchmarks import BENCHMARKS, Benchmark
+from edgetrack.eval.metrics import aggregate, ope_metrics
+from edgetrack.eval.results import read_result, result_exists, write_result
+
+ProgressFn = Callable[[str], None]
+
+
+def benchmark_sequences(bench: Benchmark, data_root: str | Path | None) -> SequenceABC[Sequence]:
+    """The sequences of a benchmark (synthetic-test needs no data root)."""
+    if bench.dataset == "synthetic":
+        from edgetrack.data.synthetic import synthetic_split
+
+        return synthetic_split(bench.split or bench.name)
+    if data_root is None:
+        raise DataError(f"benchmark '{bench.name}' needs --data-root (the folder holding the {bench.dataset} data)")
+    from edgetrack.data.datasets import load_dataset
+
+    return load_dataset(bench.dataset, data_root, bench.split)
+
+
+def load_tracker(model: str, device: str = "cpu") -> Any:
+    """A Tracker for a model folder, an exported artifact, or a preset with bundled weights."""
+    from edgetrack.runtime.tracker import Tracker
+
+    path = Path(model)
+    if path.is_dir() and (path / "io_spec.json").is_file() and hasattr(Tracker, "from_artifact"):
+        return Tracker.from_artifact(path)
+    from edgetrack.models.factory import create_model, is_model_folder
+
+    net = create_model(model) if is_model_folder(model) else create_model(model, pretrained=True)
+    return Tracker.from_model(net, device=device)
+
+
+def track_sequence(tracker: Any, seq: Sequence) -> tuple[np.ndarray, np.ndarray]:
+    """Boxes (N, 4) and per-frame seconds; frame 0 holds the initial box."""
+    n = len(seq)
+    boxes, times = np.zeros((n, 4)), np.zeros(n)
+    start = time.perf_counter()
+    tracker.initialize(seq.frame(0), seq.init_box)
+    boxes[0], times[0] = seq.init_box, time.perf_counter() - start
+    for i in range(1, n):
+        frame = seq.frame(i)
+        start = time.perf_counter()
+        boxes[i] = tracker.track(frame).box
+        times[i] = time.perf_counter() - start
+    return boxes, times
+
+
+_WORKER: dict[str, Any] = {}
+
+
+def _worker_init(model: str, bench: str, data_root: str | None, device: str) -> None:
+    import torch
+
+    torch.set_num_threads(1)
+    _WORKER.update(tracker=load_tracker(model, device),
+                   sequences={s.name: s for s in benchmark_sequences(BENCHMARKS.get(bench), data_root)})
+
+
+def _worker_run(name: str, results_dir: str) -> str:
+    seq = _WORKER["sequences"][name]
+    boxes, times = track_sequence(_WORKER["tracker"], seq)
+    write_result(results_dir, name, boxes, times)
+    return name
+
+
+def run_benchmark(model: str, bench: Benchmark, results_dir: str | Path, data_root: str | Path | None = None,
+                  workers: int = 1, device: str = "cpu", progress: ProgressFn | None = None) -> list[Sequence]:
+    """Track every sequence without a complete result file; return the benchmark's sequences."""
+    results_dir = Path(results_dir)
+    results_dir.mkdir(parents=True, exist_ok=True)
+    sequences = list(benchmark_sequences(bench, data_root))
+    todo = [s for s in sequences if not result_exists(results_dir, s.name, len(s))]
+    if progress:
+        for s in sequences:
+            if s not in todo:
+                progress(s.name)
+    if workers <= 1:
+        tracker = load_tracker(model, device) if todo else None
+        for seq in todo:
+            boxes, times = track_sequence(tracker, seq)
+            write_result(results_dir, seq.name, boxes, times)
+            if progress:
+                progress(seq.name)
+        return sequences
+    ctx = mp.get_context("spawn")  # torch and fork do not mix
+    root = str(data_root) if data_root else None
+    with cf.ProcessPoolExecutor(workers, ctx, initializer=_worker_init,
+                                initargs=(model, bench.name, root, device)) as pool:
+        for done in cf.as_completed([pool.submit(_worker_run, s.name, str(results_dir)) for s in todo]):
+            name = done.result()
+            if progress:
+                progress(name)
+    return sequences
+
+
+def evaluate_results(results_dir: str | Path, sequences: SequenceABC[Sequence], protocol: str) -> dict[str, Any]:
+    """Per-sequence and overall metrics, plus a per-attribute breakdown of AUC where sequences have flags."""
+    per_seq = {}
+    for seq in sequences:
+        pred = read_result(results_dir, seq.name)
+        per_seq[seq.name] = ope_metrics(pred, seq.boxes[: len(pred)], seq.visible[: len(pred)], protocol=protocol)
+    overall = aggregate(list(per_seq.values()))
+    return {"overall": overall, "sequences": per_seq, "attributes": attribute_breakdown(sequences, per_seq)}
+
+
+def attribute_breakdown(sequences: SequenceABC[Sequence], per_seq: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Mean AUC / precision over the sequences that have each boolean attribute set."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for seq in sequences:
+        for key, value in seq.attributes.items():
+            if isinstance(value, (bool, np.bool_)) and value:
+                groups.setdefault(key, []).append(per_seq[seq.name])
+    return {k: {"num_sequences": len(v), "auc": float(np.mean([m["auc"] for m in v])),
+                "precision": float(np.mean([m["precision"] for m in v]))} for k, v in sorted(groups.items())}

@@ -1,0 +1,70 @@
+"""IOSpec: input/output names, shapes, dtypes and processing constants; travels with every artifact."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field
+
+from edgetrack.config.base import FrozenConfig, build_config
+from edgetrack.errors import ArtifactError
+
+IO_SPEC = "io_spec.json"
+
+
+class TensorSpec(FrozenConfig):
+    name: str
+    shape: tuple[int, ...]
+    dtype: str = "float32"
+
+
+class IOSpec(FrozenConfig):
+    """What a backend and the preprocessor need to know about an exported model."""
+
+    inputs: tuple[TensorSpec, ...]
+    outputs: tuple[TensorSpec, ...]
+    template_size: int
+    search_size: int
+    template_factor: float
+    search_factor: float
+    feat_size: int
+    mean: tuple[float, float, float]
+    std: tuple[float, float, float]
+    layout: str = "NCHW, RGB, (x/255 - mean)/std"
+    fused_postprocess: bool = False
+    model_name: str = ""
+    extra: dict[str, Any] = Field(default_factory=dict)
+
+    @classmethod
+    def from_model_config(cls, cfg: Any, fused: bool = False) -> IOSpec:
+        t, s, f = cfg.template_size, cfg.search_size, cfg.search_feat
+        if fused:
+            outputs = (TensorSpec(name="box", shape=(1, 4)), TensorSpec(name="score", shape=(1,)))
+        else:
+            outputs = (TensorSpec(name="score_map", shape=(1, 1, f, f)), TensorSpec(name="size_map", shape=(1, 2, f, f)),
+                       TensorSpec(name="offset_map", shape=(1, 2, f, f)))
+        return cls(inputs=(TensorSpec(name="template", shape=(1, 3, t, t)),
+                           TensorSpec(name="search", shape=(1, 3, s, s))),
+                   outputs=outputs, template_size=t, search_size=s, template_factor=cfg.template_factor,
+                   search_factor=cfg.search_factor, feat_size=f, mean=tuple(cfg.mean), std=tuple(cfg.std),
+                   fused_postprocess=fused, model_name=cfg.name)
+
+    def input(self, name: str) -> TensorSpec:
+        return next(t for t in self.inputs if t.name == name)
+
+    def save(self, folder: str | Path) -> Path:
+        path = Path(folder) / IO_SPEC
+        path.write_text(json.dumps(self.to_dict(), indent=2) + "\n")
+        return path
+
+    @classmethod
+    def load(cls, folder: str | Path) -> IOSpec:
+        path = Path(folder) / IO_SPEC if Path(folder).is_dir() else Path(folder)
+        if not path.is_file():
+            raise ArtifactError(f"{folder} has no {IO_SPEC}; it is not an exported edgetrack model")
+        try:
+            return build_config(cls, json.loads(path.read_text()))
+        except json.JSONDecodeError as err:
+            raise ArtifactError(f"{path} is not valid JSON: {err}") from None

@@ -1,0 +1,52 @@
+"""The train / finetune stage: ground-truth training of one tracker, saved as an artifact folder."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+import torch
+from torch import Tensor, nn
+
+from edgetrack.compress.config import TrainStageConfig
+from edgetrack.compress.run import weights_hash
+from edgetrack.compress.task import track_losses
+from edgetrack.data.pairs import CropSpec, PairDataset
+from edgetrack.data.sources import training_sources
+from edgetrack.models.factory import create_model, is_model_folder, save_model
+from edgetrack.train.distributed import barrier, cleanup, init_distributed, pick_device
+from edgetrack.train.loop import Trainer
+
+
+def run_train(cfg: TrainStageConfig, out: str | Path, resume: bool = True, stage: str = "train") -> Path:
+    """Train `cfg.model` on ground truth; return the saved model folder (OUT/model)."""
+    out = Path(out)
+    device = pick_device(cfg.train.device)
+    dist = init_distributed(device)
+    try:
+        torch.manual_seed(cfg.train.seed)
+        if is_model_folder(cfg.model):
+            model = create_model(cfg.model, drop_path=cfg.drop_path)
+            parent = weights_hash(cfg.model)
+        else:
+            model = create_model(cfg.model, checkpoint=cfg.weights, drop_path=cfg.drop_path, ce=False)
+            parent = weights_hash(cfg.weights) if cfg.weights else "scratch"
+        dataset = PairDataset(training_sources(cfg.data), CropSpec.from_model_config(model.cfg), cfg.pairs,
+                              cfg.data.weights or None, seed=cfg.train.seed)
+
+        def step_fn(module: nn.Module, batch: Mapping[str, Tensor], step: int) -> dict[str, Tensor]:
+            losses = track_losses(module(batch["template"], batch["search"]), batch["heatmap"],
+                                  batch["search_box"], cfg.losses)
+            return {**losses, "total": losses["track"]}
+
+        trainer = Trainer(model, step_fn, dataset, cfg.train, out, device, dist)
+        if resume:
+            trainer.resume()
+        losses = trainer.fit()
+        barrier(dist)
+        if dist.is_main:
+            save_model(model.eval().cpu(), out / "model", stage=stage, config=cfg.to_dict(),
+                       parents={"init": parent}, metrics={"final_losses": losses})
+        return out / "model"
+    finally:
+        cleanup(dist)
