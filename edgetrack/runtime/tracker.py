@@ -1,0 +1,123 @@
+"""The tracking loop of REFERENCE 2: fixed template, search crop around the previous box, decode, map back, clip.
+
+Frames are RGB, (H, W, 3). Accepted and converted:
+
+- grayscale (H, W) or (H, W, 1): the channel is repeated to RGB, so a mono camera works with an RGB model;
+- RGBA (H, W, 4): alpha is dropped;
+- dtype uint8 is the contract; floating frames are accepted as intensities on the same 0-255 scale (not 0-1)
+  and must be finite; other dtypes (uint16, int, bool) are refused, because their scale is ambiguous.
+
+All frames of one sequence must have the size of the frame given to `initialize`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from edgetrack.data.crops import CLIP_MARGIN, clip_box, map_box_back, preprocess
+from edgetrack.errors import TrackingError
+from edgetrack.runtime.backends.base import Backend
+from edgetrack.runtime.decode import decode, hann2d
+from edgetrack.runtime.spec import ProcessingSpec
+
+
+class TrackResult(NamedTuple):
+    """One frame's result: (x, y, w, h) in frame pixels, raw peak score, and per-stage times in ms."""
+
+    box: tuple[float, float, float, float]
+    score: float
+    timings: dict[str, float]
+
+
+def to_rgb(frame: np.ndarray) -> np.ndarray:
+    """An (H, W, 3) uint8 or float RGB view/copy of a frame; see the module docstring for what is accepted."""
+    image = np.asarray(frame)
+    if image.dtype != np.uint8 and not np.issubdtype(image.dtype, np.floating):
+        raise TrackingError(f"frames must be uint8 (or float on the 0-255 scale); got dtype {image.dtype}")
+    if image.ndim == 2:
+        image = image[:, :, None]
+    if image.ndim != 3 or image.shape[2] not in (1, 3, 4):
+        raise TrackingError(f"frames must be (H, W), (H, W, 1), (H, W, 3) RGB or (H, W, 4) RGBA; got {image.shape}")
+    if image.shape[0] == 0 or image.shape[1] == 0:
+        raise TrackingError(f"frame is empty: shape {image.shape}")
+    if image.shape[2] == 1:
+        image = np.repeat(image, 3, axis=2)
+    elif image.shape[2] == 4:
+        image = image[:, :, :3]
+    if image.dtype != np.uint8 and not np.all(np.isfinite(image)):
+        raise TrackingError("frame has NaN or infinite values")
+    return image
+
+
+def _check_box(box: Sequence[float] | np.ndarray, width: int, height: int) -> np.ndarray:
+    """The box as float64 (x, y, w, h) if it has a positive finite size and overlaps the frame."""
+    b = np.asarray(box, dtype=np.float64).reshape(-1)
+    if b.shape != (4,):
+        raise TrackingError(f"the initial box must be 4 numbers (x, y, w, h); got shape {np.shape(box)}")
+    if not np.all(np.isfinite(b)) or b[2] <= 0 or b[3] <= 0:
+        raise TrackingError(f"the initial box {b.tolist()} needs finite values and width, height > 0 "
+                            "(boxes are (x, y, w, h) in pixels, not (x1, y1, x2, y2) with x2 < x1)")
+    if b[0] >= width or b[1] >= height or b[0] + b[2] <= 0 or b[1] + b[3] <= 0:
+        raise TrackingError(f"the initial box {b.tolist()} lies entirely outside the {width}x{height} frame")
+    return b
+
+
+class Tracker:
+    """`initialize(frame, box)` once, then `track(frame) -> TrackResult` per frame; any `Backend`."""
+
+    def __init__(self, backend: Backend, spec: ProcessingSpec) -> None:
+        self.backend = backend
+        self.spec = spec
+        self.window = hann2d(spec.feat_size)
+        self._template: np.ndarray | None = None
+        self._box: np.ndarray | None = None
+        self._frame_shape: tuple[int, int] | None = None
+
+    @classmethod
+    def from_model(cls, model: Any, device: str = "cpu") -> Tracker:
+        """A tracker running a torch `TrackerModel` (its `cfg` gives the processing constants)."""
+        from edgetrack.runtime.backends.torch_backend import TorchBackend
+
+        return cls(TorchBackend(model, device=device), ProcessingSpec.from_model_config(model.cfg))
+
+    @property
+    def box(self) -> tuple[float, float, float, float] | None:
+        """The current target box (x, y, w, h), or None before `initialize`."""
+        return None if self._box is None else tuple(float(v) for v in self._box)  # type: ignore[return-value]
+
+    def initialize(self, frame: np.ndarray, box: Sequence[float] | np.ndarray) -> None:
+        """Crop and cache the template around `box` (x, y, w, h); it is never updated."""
+        image = to_rgb(frame)
+        height, width = image.shape[:2]
+        b = _check_box(box, width, height)
+        s = self.spec
+        self._template, _ = preprocess(image, b, s.template_factor, s.template_size, s.mean, s.std)
+        self._box, self._frame_shape = b, (height, width)
+
+    def track(self, frame: np.ndarray) -> TrackResult:
+        """Locate the target in `frame`, update the state, and return the box with per-stage timings."""
+        if self._template is None or self._box is None:
+            raise TrackingError("track() called before initialize(frame, box)")
+        t0 = time.perf_counter()
+        image = to_rgb(frame)
+        if image.shape[:2] != self._frame_shape:
+            raise TrackingError(f"frame size changed from {self._frame_shape} to {image.shape[:2]} (H, W); "
+                                "call initialize() again for a new video")
+        s = self.spec
+        search, crop = preprocess(image, self._box, s.search_factor, s.search_size, s.mean, s.std)
+        t1 = time.perf_counter()
+        out = self.backend.infer({"template": self._template, "search": search})
+        t2 = time.perf_counter()
+        missing = [k for k in ("score_map", "size_map", "offset_map") if k not in out]
+        if missing:
+            raise TrackingError(f"backend '{self.backend.name}' returned no {missing}; got {sorted(out)}")
+        box_norm, score, _ = decode(out["score_map"], out["size_map"], out["offset_map"], self.window)
+        height, width = self._frame_shape  # type: ignore[misc]
+        self._box = clip_box(map_box_back(box_norm, crop), width, height, CLIP_MARGIN)
+        t3 = time.perf_counter()
+        timings = {"pre": (t1 - t0) * 1e3, "infer": (t2 - t1) * 1e3, "post": (t3 - t2) * 1e3}
+        return TrackResult(tuple(float(v) for v in self._box), score, timings)  # type: ignore[arg-type]
