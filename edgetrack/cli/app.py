@@ -7,7 +7,9 @@ import sys
 import typer
 
 from edgetrack.cli import env as env_cmd
+from edgetrack.cli import eval as eval_cmd
 from edgetrack.cli import models as models_cmd
+from edgetrack.cli import train as train_cmd
 from edgetrack.cli.console import err
 from edgetrack.errors import EdgetrackError
 
@@ -30,6 +32,10 @@ app.command("env", help="Print versions of Python, torch, CUDA/GPU, ONNX, ONNX R
     env_cmd.env
 )
 app.add_typer(models_cmd.app, name="models", help="List model presets and describe a model.")
+app.command("compress")(train_cmd.compress)
+app.command("train")(train_cmd.train)
+app.command("finetune")(train_cmd.finetune)
+app.command("eval")(eval_cmd.eval_cmd)
 
 
 def run(argv: list[str] | None = None) -> int:

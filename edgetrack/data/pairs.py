@@ -14,7 +14,7 @@ import torch
 from torch.utils.data import Dataset
 
 from edgetrack.config.base import FrozenConfig
-from edgetrack.data.crops import crop_and_resize, crop_geometry
+from edgetrack.data.crops import crop_and_resize, crop_geometry, normalize
 from edgetrack.data.labels import center_heatmap
 from edgetrack.data.sequence import Sequence
 from edgetrack.errors import DataError
@@ -131,8 +131,12 @@ class PairDataset(Dataset):
         crop = crop_geometry(box, factor, size)
         image = crop_and_resize(seq.frame(frame), crop)
         gt = seq.boxes[frame]
-        norm = np.array([(gt[0] - crop.x1) * crop.resize_factor, (gt[1] - crop.y1) * crop.resize_factor,
-                         gt[2] * crop.resize_factor, gt[3] * crop.resize_factor]) / size
+        # relative to the crop centre, the exact inverse of the runtime's map-back (REFERENCE 2 step 4)
+        rf = crop.resize_factor
+        cx = size / 2 + (gt[0] + gt[2] / 2 - crop.cx) * rf
+        cy = size / 2 + (gt[1] + gt[3] / 2 - crop.cy) * rf
+        w, h = gt[2] * rf, gt[3] * rf
+        norm = np.array([cx - w / 2, cy - h / 2, w, h]) / size
         return image, norm
 
     def _augment(self, rng: np.random.Generator, template: np.ndarray, search: np.ndarray,
@@ -149,9 +153,7 @@ class PairDataset(Dataset):
         return template, search, gt
 
     def _normalise(self, image: np.ndarray) -> torch.Tensor:
-        mean = np.asarray(self.spec.mean, dtype=np.float32) * 255
-        std = np.asarray(self.spec.std, dtype=np.float32) * 255
-        return torch.from_numpy(np.ascontiguousarray(((image - mean) / std).transpose(2, 0, 1), dtype=np.float32))
+        return torch.from_numpy(normalize(image, self.spec.mean, self.spec.std))
 
 
 def _gray(image: np.ndarray) -> np.ndarray:

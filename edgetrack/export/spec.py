@@ -43,8 +43,8 @@ class IOSpec(FrozenConfig):
         if fused:
             outputs = (TensorSpec(name="box", shape=(1, 4)), TensorSpec(name="score", shape=(1,)))
         else:
-            outputs = (TensorSpec(name="score_map", shape=(1, 1, f, f)), TensorSpec(name="size_map", shape=(1, 2, f, f)),
-                       TensorSpec(name="offset_map", shape=(1, 2, f, f)))
+            outputs = tuple(TensorSpec(name=n, shape=(1, c, f, f))
+                            for n, c in (("score_map", 1), ("size_map", 2), ("offset_map", 2)))
         return cls(inputs=(TensorSpec(name="template", shape=(1, 3, t, t)),
                            TensorSpec(name="search", shape=(1, 3, s, s))),
                    outputs=outputs, template_size=t, search_size=s, template_factor=cfg.template_factor,
