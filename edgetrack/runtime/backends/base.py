@@ -31,6 +31,7 @@ class Backend(ABC):
 #: backends never imports torch, ONNX Runtime or TensorRT
 BACKENDS: Registry[str] = Registry("backend")
 BACKENDS.add("torch", "edgetrack.runtime.backends.torch_backend:TorchBackend")
+BACKENDS.add("onnxruntime", "edgetrack.runtime.backends.onnxruntime_backend:OnnxRuntimeBackend")
 
 
 def get_backend(name: str) -> type[Backend]:
