@@ -198,10 +198,20 @@ class _Scene:
         frame = np.clip(canvas * self.gain[i], 0, 255).astype(np.uint8)
         return frame, float(seen.sum() / max(mask.sum(), 1.0)), seen
 
+    def visible_fraction(self, i: int) -> float:
+        """Share of the target's pixels inside the frame and not under the occluder (masks only, no render)."""
+        canvas = np.zeros((self.H, self.W, 1), dtype=np.float32)
+        _, mask, x0, y0 = _object_layer(self.target, i, 1, 0)
+        seen = _paste(canvas, mask[..., None], mask, x0, y0)
+        if self.occluder is not None and self.occluder.centres[i, 0] > -999:
+            _, occ, ox, oy = _object_layer(self.occluder, i, 1, 0)
+            seen = seen * (1 - _paste(canvas, occ[..., None], occ, ox, oy))
+        return float(seen.sum() / max(mask.sum(), 1.0))
+
     def ground_truth(self) -> tuple[np.ndarray, np.ndarray]:
         boxes, visible = np.full((self.n, 4), np.nan), np.zeros(self.n, dtype=bool)
         for i in range(self.n):
-            _, fraction, _ = self.render(i)
+            fraction = self.visible_fraction(i)
             w, h = self.target.sizes[i]
             cx, cy = self.target.centres[i]
             x0, y0 = max(cx - w / 2, 0.0), max(cy - h / 2, 0.0)
