@@ -157,9 +157,11 @@ def _mismatch_message(where: str, fmt: str, missing: list[str], unexpected: list
     return "; ".join(parts)
 
 
-def save_folder_files(model: nn.Module, folder: Path) -> None:
-    """Write model.safetensors and config.json into an existing folder."""
+def save_folder_files(model: nn.Module, folder: Path, half: bool = False) -> None:
+    """Write model.safetensors and config.json into an existing folder (`half`: floats stored as fp16)."""
     state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
+    if half:
+        state = {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
     save_file(state, str(folder / WEIGHTS))
     cfg = model.cfg  # type: ignore[attr-defined]
     (folder / CONFIG).write_text(json.dumps(cfg.to_dict(), indent=2) + "\n")
