@@ -8,6 +8,7 @@ import typer
 
 from edgetrack.cli import env as env_cmd
 from edgetrack.cli import eval as eval_cmd
+from edgetrack.cli import export as export_cmd
 from edgetrack.cli import models as models_cmd
 from edgetrack.cli import train as train_cmd
 from edgetrack.cli.console import err
@@ -36,6 +37,7 @@ app.command("compress")(train_cmd.compress)
 app.command("train")(train_cmd.train)
 app.command("finetune")(train_cmd.finetune)
 app.command("eval")(eval_cmd.eval_cmd)
+app.command("export")(export_cmd.export)
 
 
 def run(argv: list[str] | None = None) -> int:

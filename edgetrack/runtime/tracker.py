@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -84,6 +85,17 @@ class Tracker:
 
         return cls(TorchBackend(model, device=device), ProcessingSpec.from_model_config(model.cfg))
 
+    @classmethod
+    def from_artifact(cls, folder: str | Path, backend: str = "auto", device: str = "cpu") -> Tracker:
+        """A tracker for an artifact folder: an exported ONNX model (io_spec.json) or a torch model folder.
+
+        `backend="auto"` picks ONNX Runtime for an exported model when installed, else torch for a model folder.
+        """
+        from edgetrack.runtime.artifact import open_backend
+
+        runner, spec = open_backend(Path(folder), backend, device)
+        return cls(runner, spec)
+
     @property
     def box(self) -> tuple[float, float, float, float] | None:
         """The current target box (x, y, w, h), or None before `initialize`."""
@@ -112,12 +124,19 @@ class Tracker:
         t1 = time.perf_counter()
         out = self.backend.infer({"template": self._template, "search": search})
         t2 = time.perf_counter()
-        missing = [k for k in ("score_map", "size_map", "offset_map") if k not in out]
-        if missing:
-            raise TrackingError(f"backend '{self.backend.name}' returned no {missing}; got {sorted(out)}")
-        box_norm, score, _ = decode(out["score_map"], out["size_map"], out["offset_map"], self.window)
+        box_norm, score = self._decode(out)
         height, width = self._frame_shape  # type: ignore[misc]
         self._box = clip_box(map_box_back(box_norm, crop), width, height, CLIP_MARGIN)
         t3 = time.perf_counter()
         timings = {"pre": (t1 - t0) * 1e3, "infer": (t2 - t1) * 1e3, "post": (t3 - t2) * 1e3}
         return TrackResult(tuple(float(v) for v in self._box), score, timings)  # type: ignore[arg-type]
+
+    def _decode(self, out: dict[str, np.ndarray]) -> tuple[np.ndarray, float]:
+        """Decode raw maps, or take the box and score of a model exported with the post-process in the graph."""
+        if "box" in out and "score" in out:
+            return np.asarray(out["box"], dtype=np.float64).reshape(4), float(np.asarray(out["score"]).reshape(-1)[0])
+        missing = [k for k in ("score_map", "size_map", "offset_map") if k not in out]
+        if missing:
+            raise TrackingError(f"backend '{self.backend.name}' returned no {missing}; got {sorted(out)}")
+        box_norm, score, _ = decode(out["score_map"], out["size_map"], out["offset_map"], self.window)
+        return box_norm, score

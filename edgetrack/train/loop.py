@@ -150,7 +150,8 @@ class Trainer:
         self.module.train()
         last: dict[str, float] = {}
         writer = self._writer()
-        with TrainProgress(self.total_steps, self.step, enabled=self.dist.is_main, log_every=self.cfg.log_every) as progress:
+        bar = TrainProgress(self.total_steps, self.step, enabled=self.dist.is_main, log_every=self.cfg.log_every)
+        with bar as progress:
             start = time.perf_counter()
             for batch in self._loader(stop):
                 last = self.train_step(batch)
