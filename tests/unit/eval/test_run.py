@@ -12,7 +12,6 @@ from edgetrack.eval.benchmarks import BENCHMARKS
 from edgetrack.eval.results import read_result
 from edgetrack.models import save_model
 from edgetrack.models.tracker import TrackerModel
-from tests.conftest import MICRO
 
 SEQS = [synthetic_sequence(7000 + i, length=12, size=(96, 128)) for i in range(3)]
 
