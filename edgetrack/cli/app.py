@@ -6,6 +6,7 @@ import sys
 
 import typer
 
+from edgetrack.cli import calibrate as calibrate_cmd
 from edgetrack.cli import env as env_cmd
 from edgetrack.cli import eval as eval_cmd
 from edgetrack.cli import export as export_cmd
@@ -38,6 +39,7 @@ app.command("train")(train_cmd.train)
 app.command("finetune")(train_cmd.finetune)
 app.command("eval")(eval_cmd.eval_cmd)
 app.command("export")(export_cmd.export)
+app.command("calibrate")(calibrate_cmd.calibrate)
 
 
 def run(argv: list[str] | None = None) -> int:

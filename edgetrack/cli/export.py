@@ -14,11 +14,18 @@ def export(
     model: str = typer.Argument(..., help="Model folder (e.g. OUT/student) or a preset with bundled weights."),
     out_dir: Path = typer.Option(..., "--out", help="Artifact folder to write (model.onnx, io_spec.json, ...)."),
     fuse_postprocess: bool = typer.Option(False, help="Put the Hann window, argmax and box decode in the graph."),
+    precision: str = typer.Option("fp32", help="Comma-separated: fp32, fp16, int8 (int8 needs --calib)."),
+    calib: Path = typer.Option(None, help="Calibration set from `edgetrack calibrate` (for int8)."),
 ) -> None:
     """Export to ONNX (opset 17, static shapes); fails if outputs differ from torch by more than 1e-4."""
+    from edgetrack.export.precision import parse_precisions
     from edgetrack.export.run import run_export
 
-    folder = run_export(model, out_dir, fused=fuse_postprocess)
+    folder = run_export(model, out_dir, fused=fuse_postprocess, precisions=parse_precisions(precision),
+                        calib_path=calib)
     parity = read_manifest(folder)["metrics"]["parity_fp32"]
     worst = ", ".join(f"{k} {v:.1e}" for k, v in parity.items())
     out.print(f"[green]exported[/green] {folder / 'model.onnx'} (max abs diff vs torch: {worst})")
+    for name, diffs in read_manifest(folder)["metrics"]["parity_vs_fp32"].items():
+        out.print(f"  {name}: {folder / f'model.{name}.onnx'} (max abs diff vs fp32: "
+                  + ", ".join(f"{k} {v:.1e}" for k, v in diffs.items()) + ")")

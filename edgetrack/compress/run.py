@@ -14,11 +14,12 @@ from edgetrack.compress.schedule import ReplacementSchedule
 from edgetrack.compress.stages import StagePlan
 from edgetrack.compress.student import make_student
 from edgetrack.compress.task import CompressTask
-from edgetrack.data.pairs import CropSpec, PairDataset
+from edgetrack.data.pairs import PairDataset
 from edgetrack.data.sources import training_sources
 from edgetrack.errors import CheckpointError, ConfigError
 from edgetrack.models.factory import bundled_weights, create_model, is_model_folder, save_model
 from edgetrack.models.tracker import TrackerModel
+from edgetrack.runtime.spec import ProcessingSpec
 from edgetrack.train.distributed import barrier, cleanup, init_distributed, pick_device
 from edgetrack.train.loop import Trainer
 
@@ -57,7 +58,7 @@ def run_compress(cfg: CompressConfig, out: str | Path, resume: bool = True) -> P
         student = make_student(teacher, cfg.layers, cfg.init, plan, drop_path=cfg.drop_path)
         model = ReplacementModel(teacher, student, plan)
         task = CompressTask(model, cfg.method, cfg.losses)
-        dataset = PairDataset(training_sources(cfg.data), CropSpec.from_model_config(student.cfg), cfg.pairs,
+        dataset = PairDataset(training_sources(cfg.data), ProcessingSpec.from_model_config(student.cfg), cfg.pairs,
                               cfg.data.weights or None, seed=cfg.train.seed)
         schedule = ReplacementSchedule(cfg.schedule, cfg.train.epochs, len(plan))
         trainer: Trainer

@@ -7,7 +7,6 @@ dataset gives the same data in any worker, on any rank and after any resume.
 from __future__ import annotations
 
 from collections.abc import Sequence as SequenceABC
-from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -18,6 +17,7 @@ from edgetrack.data.crops import crop_and_resize, crop_geometry, normalize
 from edgetrack.data.labels import center_heatmap
 from edgetrack.data.sequence import Sequence
 from edgetrack.errors import DataError
+from edgetrack.runtime.spec import ProcessingSpec
 
 
 class PairConfig(FrozenConfig):
@@ -32,25 +32,6 @@ class PairConfig(FrozenConfig):
     flip_p: float = 0.5
     brightness_jitter: float = 0.2
     max_tries: int = 20
-
-
-@dataclass(frozen=True)
-class CropSpec:
-    """Input geometry and normalisation of the model being trained."""
-
-    template_size: int
-    search_size: int
-    template_factor: float
-    search_factor: float
-    feat: int
-    mean: tuple[float, float, float]
-    std: tuple[float, float, float]
-
-    @classmethod
-    def from_model_config(cls, cfg: object) -> CropSpec:
-        c = cfg
-        return cls(c.template_size, c.search_size, c.template_factor, c.search_factor,  # type: ignore[attr-defined]
-                   c.search_feat, tuple(c.mean), tuple(c.std))  # type: ignore[attr-defined]
 
 
 def jitter_box(box: np.ndarray, rng: np.random.Generator, scale: float, center: float) -> np.ndarray:
@@ -82,7 +63,7 @@ def sample_frames(seq: Sequence, rng: np.random.Generator, max_gap: int) -> tupl
 class PairDataset(Dataset):
     """Template/search pairs from several sources, mixed by weight (OSTrack: 1:1:1:1)."""
 
-    def __init__(self, sources: SequenceABC[SequenceABC[Sequence]], spec: CropSpec, cfg: PairConfig | None = None,
+    def __init__(self, sources: SequenceABC[SequenceABC[Sequence]], spec: ProcessingSpec, cfg: PairConfig | None = None,
                  weights: SequenceABC[float] | None = None, seed: int = 0, length: int = 60_000) -> None:
         if not sources or any(len(s) == 0 for s in sources):
             raise DataError("training pairs need at least one non-empty dataset")
@@ -121,7 +102,7 @@ class PairDataset(Dataset):
         template, search, gt = self._augment(rng, template, search, gt)
         return {"template": self._normalise(template), "search": self._normalise(search),
                 "search_box": torch.from_numpy(gt.astype(np.float32)),
-                "heatmap": torch.from_numpy(center_heatmap(gt, s.feat))[None]}
+                "heatmap": torch.from_numpy(center_heatmap(gt, s.feat_size))[None]}
 
     def _crop(self, seq: Sequence, frame: int, box: np.ndarray, factor: float,
               size: int) -> tuple[np.ndarray, np.ndarray]:

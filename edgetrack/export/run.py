@@ -6,10 +6,15 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import numpy as np
+
 from edgetrack.artifacts import atomic_folder, make_manifest, sha256_file, write_json
-from edgetrack.errors import EdgetrackError
+from edgetrack.calibration.store import CalibrationSet
+from edgetrack.errors import ConfigError, EdgetrackError
 from edgetrack.export.onnx_export import export_onnx
 from edgetrack.export.parity import onnx_parity
+from edgetrack.export.precision import to_fp16, to_int8
+from edgetrack.export.spec import IOSpec
 from edgetrack.models.factory import create_model, is_model_folder
 
 FP32_TOLERANCE = 1e-4
@@ -32,8 +37,45 @@ def simplify(path: Path) -> bool:
     return True
 
 
-def run_export(model_path: str, out: str | Path, fused: bool = False, tolerance: float = FP32_TOLERANCE) -> Path:
+def variant_parity(fp32: Path, variant: Path, calib: CalibrationSet | None, count: int = 8) -> dict[str, float]:
+    """Max abs difference per output of a precision variant against the fp32 ONNX (ONNX Runtime, CPU)."""
+    from edgetrack.runtime.backends.onnxruntime_backend import OnnxRuntimeBackend
+
+    ref, run = OnnxRuntimeBackend(fp32), OnnxRuntimeBackend(variant)
+    n = min(count, len(calib)) if calib is not None else 0
+    samples = [{k: v[i:i + 1] for k, v in calib.arrays.items()} for i in range(n)] if calib is not None else []
+    worst: dict[str, float] = {}
+    for inputs in samples:
+        a, b = ref.infer(inputs), run.infer(inputs)
+        for name in a:
+            worst[name] = max(worst.get(name, 0.0), float(np.abs(a[name] - b[name]).max()))
+    return worst
+
+
+def make_variants(folder: Path, precisions: list[str], calib: CalibrationSet | None,
+                  spec: IOSpec) -> dict[str, dict[str, float]]:
+    """Write model.fp16.onnx / model.int8.onnx next to model.onnx; return their parity against fp32."""
+    report = {}
+    for precision in precisions:
+        if precision == "fp32":
+            continue
+        dst = folder / f"model.{precision}.onnx"
+        if precision == "fp16":
+            to_fp16(folder / "model.onnx", dst)
+        else:
+            if calib is None:
+                raise ConfigError("int8 needs a calibration set: edgetrack calibrate ... --out calib.npz, then --calib")
+            calib.check_inputs({t.name: t.shape for t in spec.inputs})
+            to_int8(folder / "model.onnx", dst, calib)
+        report[precision] = variant_parity(folder / "model.onnx", dst, calib)
+    return report
+
+
+def run_export(model_path: str, out: str | Path, fused: bool = False, tolerance: float = FP32_TOLERANCE,
+               precisions: list[str] | None = None, calib_path: str | Path | None = None) -> Path:
     """Export `model_path` (a model folder or preset with bundled weights) to OUT; refuse on parity failure."""
+    precisions = precisions or ["fp32"]
+    calib = CalibrationSet.load(calib_path) if calib_path else None
     model = create_model(model_path) if is_model_folder(model_path) else create_model(model_path, pretrained=True)
     parent = sha256_file(Path(model_path) / "model.safetensors") if is_model_folder(model_path) else model_path
     with tempfile.TemporaryDirectory() as tmp:
@@ -48,8 +90,14 @@ def run_export(model_path: str, out: str | Path, fused: bool = False, tolerance:
         with atomic_folder(out) as folder:
             shutil.copy(onnx_tmp, folder / "model.onnx")
             spec.save(folder)
-            manifest = make_manifest("export", config={"fused_postprocess": fused, "opset": 17},
-                                     parents={"model": parent}, metrics={"parity_fp32": parity},
+            variants = make_variants(folder, precisions, calib, spec)
+            if calib is not None:
+                shutil.copy(calib_path, folder / "calibration.npz")
+            manifest = make_manifest("export", config={"fused_postprocess": fused, "opset": 17,
+                                                       "precisions": precisions},
+                                     parents={"model": parent, **({"calibration": calib.meta.get("fingerprint", "")}
+                                                                  if calib is not None else {})},
+                                     metrics={"parity_fp32": parity, "parity_vs_fp32": variants},
                                      simplified=slimmed, onnx_sha256=sha256_file(folder / "model.onnx"))
             write_json(folder / "manifest.json", manifest)
     return Path(out)

@@ -11,9 +11,10 @@ from torch import Tensor, nn
 from edgetrack.compress.config import TrainStageConfig
 from edgetrack.compress.run import weights_hash
 from edgetrack.compress.task import track_losses
-from edgetrack.data.pairs import CropSpec, PairDataset
+from edgetrack.data.pairs import PairDataset
 from edgetrack.data.sources import training_sources
 from edgetrack.models.factory import create_model, is_model_folder, save_model
+from edgetrack.runtime.spec import ProcessingSpec
 from edgetrack.train.distributed import barrier, cleanup, init_distributed, pick_device
 from edgetrack.train.loop import Trainer
 
@@ -31,7 +32,7 @@ def run_train(cfg: TrainStageConfig, out: str | Path, resume: bool = True, stage
         else:
             model = create_model(cfg.model, checkpoint=cfg.weights, drop_path=cfg.drop_path, ce=False)
             parent = weights_hash(cfg.weights) if cfg.weights else "scratch"
-        dataset = PairDataset(training_sources(cfg.data), CropSpec.from_model_config(model.cfg), cfg.pairs,
+        dataset = PairDataset(training_sources(cfg.data), ProcessingSpec.from_model_config(model.cfg), cfg.pairs,
                               cfg.data.weights or None, seed=cfg.train.seed)
 
         def step_fn(module: nn.Module, batch: Mapping[str, Tensor], step: int) -> dict[str, Tensor]:

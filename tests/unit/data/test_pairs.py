@@ -5,9 +5,10 @@ import pytest
 import torch
 
 from edgetrack.data.labels import center_heatmap, gaussian_radius
-from edgetrack.data.pairs import CropSpec, PairConfig, PairDataset, jitter_box, sample_frames
+from edgetrack.data.pairs import PairConfig, PairDataset, jitter_box, sample_frames
 from edgetrack.data.sequence import Sequence
 from edgetrack.errors import DataError
+from edgetrack.runtime.spec import ProcessingSpec
 from tests.conftest import MICRO
 
 
@@ -55,7 +56,7 @@ def test_frames_are_visible_and_within_gap() -> None:
 
 
 def test_pairs_are_deterministic_and_labels_match_crop() -> None:
-    spec = CropSpec.from_model_config(MICRO)
+    spec = ProcessingSpec.from_model_config(MICRO)
     ds = PairDataset([[moving_square()]], spec, PairConfig(flip_p=0.0, grayscale_p=0.0, brightness_jitter=0.0),
                      seed=3)
     a, b = ds[7], ds[7]
@@ -71,14 +72,14 @@ def test_pairs_are_deterministic_and_labels_match_crop() -> None:
 
 def test_no_jitter_puts_target_at_crop_centre() -> None:
     cfg = PairConfig(search_center_jitter=0.0, search_scale_jitter=0.0, flip_p=0.0, grayscale_p=0.0)
-    ds = PairDataset([[moving_square()]], CropSpec.from_model_config(MICRO), cfg, seed=0)
+    ds = PairDataset([[moving_square()]], ProcessingSpec.from_model_config(MICRO), cfg, seed=0)
     box = ds[0]["search_box"].numpy()
     np.testing.assert_allclose(box[:2] + box[2:] / 2, [0.5, 0.5], atol=0.02)
     np.testing.assert_allclose(box[2:], [0.25, 0.25], atol=0.02)  # search factor 4: box side = crop / 4
 
 
 def test_empty_sources_and_bad_weights_are_refused() -> None:
-    spec = CropSpec.from_model_config(MICRO)
+    spec = ProcessingSpec.from_model_config(MICRO)
     with pytest.raises(DataError, match="non-empty"):
         PairDataset([[]], spec)
     with pytest.raises(DataError, match="weights"):

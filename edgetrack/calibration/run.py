@@ -1,0 +1,48 @@
+"""The calibrate stage: choose sequences from a training split, collect crops, store with provenance."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from edgetrack.calibration.collect import check_split, collect
+from edgetrack.calibration.store import CalibrationSet
+from edgetrack.errors import DataError
+from edgetrack.runtime.spec import ProcessingSpec
+
+
+def model_spec(model: str) -> ProcessingSpec:
+    """Processing constants of a model folder, exported artifact or preset."""
+    path = Path(model)
+    if (path / "io_spec.json").is_file():
+        from edgetrack.export.spec import IOSpec
+
+        return ProcessingSpec.from_io_spec(IOSpec.load(path))
+    from edgetrack.models.factory import model_config
+
+    return ProcessingSpec.from_model_config(model_config(model))
+
+
+def calibration_sequences(data: str, root: str | Path | None) -> list:
+    dataset, _, split = data.partition(":")
+    check_split(dataset, split or None)
+    if dataset == "synthetic":
+        from edgetrack.data.synthetic import synthetic_split
+
+        return synthetic_split(split or "synthetic-train", num_sequences=64)
+    if root is None:
+        raise DataError(f"calibrating on '{dataset}' needs --data-root")
+    from edgetrack.data.datasets import load_dataset
+
+    return list(load_dataset(dataset, root, split or None))
+
+
+def run_calibrate(model: str, data: str, root: str | Path | None, samples: int, seed: int, out: str | Path,
+                  progress: Callable[[int], None] | None = None) -> CalibrationSet:
+    spec = model_spec(model)
+    calib = collect(calibration_sequences(data, root), spec, samples, seed, progress)
+    calib.meta.update(model=str(model), data=data, seed=seed, template_size=spec.template_size,
+                      search_size=spec.search_size, template_factor=spec.template_factor,
+                      search_factor=spec.search_factor, jitter="centre N(0, 0.1 sqrt(wh)), scale exp(N(0, 0.05))")
+    calib.save(out)
+    return calib

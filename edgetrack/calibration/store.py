@@ -1,0 +1,73 @@
+"""CalibrationSet: input arrays keyed by input name, a fingerprint and provenance, stored as one .npz."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edgetrack.errors import ArtifactError
+
+META_KEY = "__meta__"
+
+
+@dataclass
+class CalibrationSet:
+    arrays: dict[str, np.ndarray]
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def fingerprint(self) -> str:
+        """sha256 over the input names, shapes and bytes (order independent of dict order)."""
+        digest = hashlib.sha256()
+        for name in sorted(self.arrays):
+            a = np.ascontiguousarray(self.arrays[name], dtype=np.float32)
+            digest.update(name.encode())
+            digest.update(str(a.shape).encode())
+            digest.update(a.tobytes())
+        return digest.hexdigest()
+
+    def __len__(self) -> int:
+        return len(next(iter(self.arrays.values()))) if self.arrays else 0
+
+    def save(self, path: str | Path) -> Path:
+        """Write atomically; the file holds one array per input plus a JSON meta entry."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        meta = {**self.meta, "fingerprint": self.fingerprint, "samples": len(self)}
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".npz", dir=path.parent)
+        os.close(fd)
+        np.savez(tmp, **self.arrays, **{META_KEY: np.array(json.dumps(meta))})
+        os.replace(tmp, path)
+        self.meta = meta
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> CalibrationSet:
+        path = Path(path)
+        if not path.is_file():
+            raise ArtifactError(f"calibration file not found: {path}")
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                arrays = {k: data[k] for k in data.files if k != META_KEY}
+                meta = json.loads(str(data[META_KEY])) if META_KEY in data.files else {}
+        except (ValueError, OSError, json.JSONDecodeError) as err:
+            raise ArtifactError(f"{path} is not a calibration set (.npz from edgetrack calibrate): {err}") from None
+        return cls(arrays, meta)
+
+    def check_inputs(self, shapes: dict[str, tuple[int, ...]], where: str = "this model") -> None:
+        """Refuse a set whose input names or per-sample shapes do not fit `shapes` (name -> (1, C, H, W))."""
+        for name, shape in shapes.items():
+            if name not in self.arrays:
+                raise ArtifactError(f"calibration set has no '{name}' input (it has {sorted(self.arrays)}); "
+                                    f"it was made for another model than {where}")
+            if tuple(self.arrays[name].shape[1:]) != tuple(shape[1:]):
+                raise ArtifactError(f"calibration '{name}' samples are {tuple(self.arrays[name].shape[1:])} but "
+                                    f"{where} takes {tuple(shape[1:])}: the file was made for another model; "
+                                    "run edgetrack calibrate with this model")

@@ -1,0 +1,94 @@
+"""Precision is an ONNX step: fp16 conversion and INT8 Q/DQ quantisation from a calibration set.
+
+INT8 uses NVIDIA ModelOpt when the `quant` extra is installed, otherwise ONNX Runtime's `quantize_static`
+(QDQ, symmetric, per-channel weights). Only MatMul, Gemm and Conv are quantised: LayerNorm, Softmax, GELU and
+the head's sigmoid outputs stay in floating point.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+from edgetrack.calibration.store import CalibrationSet
+from edgetrack.errors import ConfigError, MissingDependencyError
+
+PRECISIONS = ("fp32", "fp16", "int8")
+INT8_OPS = ("MatMul", "Gemm", "Conv")
+# ops kept in fp32 inside fp16 models: reductions and exponentials that overflow or lose precision in fp16
+FP16_BLOCKED = ["LayerNormalization", "ReduceMean", "Pow", "Sqrt", "Softmax", "Sigmoid", "Erf"]
+
+
+def parse_precisions(text: str) -> list[str]:
+    """'fp32,int8' -> ['fp32', 'int8']; fp32 is always produced first (the others are made from it)."""
+    wanted = [p.strip().lower() for p in text.split(",") if p.strip()]
+    bad = [p for p in wanted if p not in PRECISIONS]
+    if bad:
+        raise ConfigError(f"unknown precision {bad}; choose from {', '.join(PRECISIONS)}")
+    return ["fp32"] + [p for p in PRECISIONS[1:] if p in wanted]
+
+
+def to_fp16(src: Path, dst: Path) -> Path:
+    """fp16 weights and activations with fp32 inputs/outputs and overflow-prone ops kept in fp32."""
+    import onnx
+    from onnxruntime.transformers.float16 import convert_float_to_float16
+
+    model = convert_float_to_float16(onnx.load(str(src)), keep_io_types=True, op_block_list=FP16_BLOCKED)
+    onnx.save(model, str(dst))
+    return dst
+
+
+class _Reader:
+    """ONNX Runtime CalibrationDataReader over a CalibrationSet, one sample per call."""
+
+    def __init__(self, calib: CalibrationSet) -> None:
+        self.calib = calib
+        self._it: Iterator[dict[str, np.ndarray]] = self._samples()
+
+    def _samples(self) -> Iterator[dict[str, np.ndarray]]:
+        for i in range(len(self.calib)):
+            yield {k: v[i:i + 1].astype(np.float32) for k, v in self.calib.arrays.items()}
+
+    def get_next(self) -> dict[str, np.ndarray] | None:
+        return next(self._it, None)
+
+    def rewind(self) -> None:
+        self._it = self._samples()
+
+
+def int8_backend() -> str:
+    return "modelopt" if importlib.util.find_spec("modelopt") is not None else "onnxruntime"
+
+
+def to_int8(src: Path, dst: Path, calib: CalibrationSet, backend: str | None = None) -> Path:
+    """Q/DQ INT8 ONNX calibrated on `calib`."""
+    backend = backend or int8_backend()
+    if backend == "modelopt":
+        return _int8_modelopt(src, dst, calib)
+    try:
+        from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
+    except ImportError:
+        raise MissingDependencyError("onnxruntime", "onnx", "INT8 quantisation") from None
+    quantize_static(str(src), str(dst), _Reader(calib), quant_format=QuantFormat.QDQ, per_channel=True,
+                    activation_type=QuantType.QInt8, weight_type=QuantType.QInt8, op_types_to_quantize=list(INT8_OPS),
+                    calibrate_method=CalibrationMethod.MinMax,
+                    extra_options={"ActivationSymmetric": True, "WeightSymmetric": True})
+    return dst
+
+
+def _int8_modelopt(src: Path, dst: Path, calib: CalibrationSet) -> Path:
+    from modelopt.onnx.quantization import quantize
+
+    with tempfile.TemporaryDirectory() as tmp:
+        copy = Path(tmp) / "model.onnx"  # ModelOpt rewrites its input in place: give it a copy
+        shutil.copy(src, copy)
+        data = Path(tmp) / "calib.npz"
+        np.savez(data, **calib.arrays)
+        quantize(onnx_path=str(copy), quantize_mode="int8", calibration_data_path=str(data),
+                 calibration_eps=["cpu"], output_path=str(dst), op_types_to_exclude=list(FP16_BLOCKED))
+    return dst

@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from edgetrack.calibration.collect import collect
+from edgetrack.calibration.run import run_calibrate
+from edgetrack.calibration.store import CalibrationSet
+from edgetrack.cli.app import run
+from edgetrack.data.synthetic import synthetic_sequence
+from edgetrack.errors import ArtifactError, DataError
+from edgetrack.models import save_model
+from edgetrack.models.tracker import TrackerModel
+from edgetrack.runtime.spec import ProcessingSpec
+from tests.conftest import MICRO
+
+SPEC = ProcessingSpec.from_model_config(MICRO)
+
+
+def test_collect_shapes_determinism_and_preprocessing() -> None:
+    seqs = [synthetic_sequence(i, 10) for i in range(3)]
+    with pytest.warns(UserWarning, match="few"):
+        a = collect(seqs, SPEC, samples=6, seed=1)
+    with pytest.warns(UserWarning):
+        b = collect(seqs, SPEC, samples=6, seed=1)
+    assert a.arrays["template"].shape == (6, 3, 32, 32) and a.arrays["search"].shape == (6, 3, 64, 64)
+    assert a.fingerprint == b.fingerprint
+    # normalised with ImageNet statistics: values stay within what uint8 pixels allow
+    lo = (0 - np.array(SPEC.mean)) / np.array(SPEC.std)
+    hi = (1 - np.array(SPEC.mean)) / np.array(SPEC.std)
+    assert a.arrays["search"].min() >= lo.min() - 1e-5 and a.arrays["search"].max() <= hi.max() + 1e-5
+
+
+def test_store_round_trip_and_mismatch(tmp_path) -> None:
+    calib = CalibrationSet({"template": np.ones((2, 3, 32, 32), np.float32),
+                            "search": np.zeros((2, 3, 64, 64), np.float32)}, {"data": "x"})
+    path = calib.save(tmp_path / "c.npz")
+    back = CalibrationSet.load(path)
+    assert back.meta["fingerprint"] == calib.fingerprint and back.meta["samples"] == 2 and len(back) == 2
+    back.check_inputs({"template": (1, 3, 32, 32), "search": (1, 3, 64, 64)})
+    with pytest.raises(ArtifactError, match="made for another model"):
+        back.check_inputs({"template": (1, 3, 64, 64), "search": (1, 3, 128, 128)})
+    (tmp_path / "bad.npz").write_text("nope")
+    with pytest.raises(ArtifactError, match="not a calibration set"):
+        CalibrationSet.load(tmp_path / "bad.npz")
+
+
+def test_evaluation_split_refused(tmp_path) -> None:
+    with pytest.raises(DataError, match="evaluation split"):
+        run_calibrate("tiny", "synthetic:synthetic-test", None, 8, 0, tmp_path / "c.npz")
+    with pytest.raises(DataError, match="evaluation split"):
+        run_calibrate("tiny", "got10k:val", "/nowhere", 8, 0, tmp_path / "c.npz")
+
+
+@pytest.mark.slow
+def test_calibrate_cli_then_int8_export(tmp_path, micro_model: TrackerModel) -> None:
+    pytest.importorskip("onnxruntime")
+    model_dir = save_model(micro_model, tmp_path / "m")
+    calib = tmp_path / "calib.npz"
+    assert run(["calibrate", "--model", str(model_dir), "--samples", "16", "--out", str(calib)]) == 0
+    assert run(["export", str(model_dir), "--out", str(tmp_path / "x"), "--precision", "fp32,fp16,int8",
+                "--calib", str(calib)]) == 0
+    from edgetrack.artifacts import read_manifest
+
+    manifest = read_manifest(tmp_path / "x")
+    assert set(manifest["metrics"]["parity_vs_fp32"]) == {"fp16", "int8"}
+    assert manifest["parents"]["calibration"] == CalibrationSet.load(calib).fingerprint
+    assert (tmp_path / "x" / "model.int8.onnx").is_file() and (tmp_path / "x" / "model.fp16.onnx").is_file()
+    import onnx
+
+    ops = {n.op_type for n in onnx.load(str(tmp_path / "x" / "model.int8.onnx")).graph.node}
+    assert "QuantizeLinear" in ops and "DequantizeLinear" in ops
+
+
+def test_unknown_precision_and_missing_calib(tmp_path, micro_model: TrackerModel, capsys) -> None:
+    model_dir = save_model(micro_model, tmp_path / "m")
+    assert run(["export", str(model_dir), "--out", str(tmp_path / "x"), "--precision", "int4"]) == 2
+    assert "unknown precision" in capsys.readouterr().err
+    assert run(["export", str(model_dir), "--out", str(tmp_path / "y"), "--precision", "int8"]) == 2
+    assert "needs a calibration set" in capsys.readouterr().err
