@@ -23,7 +23,8 @@ from edgetrack.registry import suggest
 FRAME_SIZE = (240, 320)  # H, W
 TEST_SEED_BASE = 1_000_000  # test seeds never overlap training seeds (0 .. N-1)
 SPLITS = ("synthetic-train", "synthetic-test")
-MIN_VISIBLE = 0.1
+MIN_VISIBLE = 0.1  # below this share of its pixels in view the target counts as absent
+PARTIAL_OCCLUSION = 0.3  # share of the in-frame target under the occluder that flags 'occlusion'
 
 
 def _texture(rng: np.random.Generator, h: int, w: int, base: np.ndarray, cell: int = 8) -> np.ndarray:
@@ -175,7 +176,7 @@ class _Scene:
         amp = rng.uniform(0.2, 0.5) if rng.random() < 0.5 else 0.0
         self.gain = 1 + amp * np.sin(2 * np.pi * t / rng.uniform(40, 120) + rng.uniform(0, 6))
         self.blur = rng.random() < 0.4
-        self.attributes.update(illumination=bool(amp > 0), motion_blur=bool(self.blur))
+        self.attributes["illumination"] = bool(amp > 0)
 
     def _blur_for(self, obj: _Object, i: int) -> tuple[int, int]:
         if not self.blur or i == 0:
@@ -198,27 +199,34 @@ class _Scene:
         frame = np.clip(canvas * self.gain[i], 0, 255).astype(np.uint8)
         return frame, float(seen.sum() / max(mask.sum(), 1.0)), seen
 
-    def visible_fraction(self, i: int) -> float:
-        """Share of the target's pixels inside the frame and not under the occluder (masks only, no render)."""
+    def fractions(self, i: int) -> tuple[float, float]:
+        """Shares of the target's pixels inside the frame, and inside and not under the occluder (masks only)."""
         canvas = np.zeros((self.H, self.W, 1), dtype=np.float32)
         _, mask, x0, y0 = _object_layer(self.target, i, 1, 0)
-        seen = _paste(canvas, mask[..., None], mask, x0, y0)
+        inside = _paste(canvas, mask[..., None], mask, x0, y0)
+        seen = inside
         if self.occluder is not None and self.occluder.centres[i, 0] > -999:
             _, occ, ox, oy = _object_layer(self.occluder, i, 1, 0)
-            seen = seen * (1 - _paste(canvas, occ[..., None], occ, ox, oy))
-        return float(seen.sum() / max(mask.sum(), 1.0))
+            seen = inside * (1 - _paste(canvas, occ[..., None], occ, ox, oy))
+        total = max(mask.sum(), 1.0)
+        return float(inside.sum() / total), float(seen.sum() / total)
 
-    def ground_truth(self) -> tuple[np.ndarray, np.ndarray]:
+    def ground_truth(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Boxes (NaN where absent), visibility, and per-frame (in-frame, unhidden) target fractions (n, 2)."""
         boxes, visible = np.full((self.n, 4), np.nan), np.zeros(self.n, dtype=bool)
+        fractions = np.array([self.fractions(i) for i in range(self.n)])
         for i in range(self.n):
-            fraction = self.visible_fraction(i)
             w, h = self.target.sizes[i]
             cx, cy = self.target.centres[i]
             x0, y0 = max(cx - w / 2, 0.0), max(cy - h / 2, 0.0)
             x1, y1 = min(cx + w / 2, self.W), min(cy + h / 2, self.H)
-            if fraction >= MIN_VISIBLE and x1 - x0 >= 2 and y1 - y0 >= 2:
+            if fractions[i, 1] >= MIN_VISIBLE and x1 - x0 >= 2 and y1 - y0 >= 2:
                 boxes[i], visible[i] = (x0, y0, x1 - x0, y1 - y0), True
-        return boxes, visible
+        return boxes, visible, fractions
+
+    def blurred_frames(self) -> int:
+        """Number of frames where the target is drawn with a motion-blur kernel."""
+        return sum(self._blur_for(self.target, i)[0] > 1 for i in range(self.n))
 
 
 def _settle_first_frame(scene: _Scene) -> None:
@@ -236,19 +244,42 @@ def synthetic_sequence(seed: int, length: int = 150, size: tuple[int, int] = FRA
         raise DataError(f"a synthetic sequence needs at least 2 frames, not {length}")
     scene = _Scene(seed, length, size)
     _settle_first_frame(scene)
-    boxes, visible = scene.ground_truth()
-    scene.attributes.update(occlusion=bool(scene.occluder is not None and (~visible).any()),
-                            out_of_view=bool((~visible).any() and scene.occluder is None))
+    boxes, visible, fractions = scene.ground_truth()
+    scene.attributes.update(_visibility_attributes(fractions, visible))
+    scene.attributes["motion_blur"] = scene.blurred_frames() > 0
+    scene.attributes["num_distractors"] = len(scene.distractors)
     return Sequence(f"synth-{seed:07d}", lambda i: scene.render(i)[0], boxes, visible, dict(scene.attributes),
                     dataset="synthetic", length=length)
+
+
+def _visibility_attributes(fractions: np.ndarray, visible: np.ndarray) -> dict[str, object]:
+    """Occlusion and out-of-view flags from the per-frame (in-frame, unhidden) fractions of the target."""
+    in_frame, unhidden = fractions[:, 0], fractions[:, 1]
+    # share of the in-frame part that the occluder covers; frames almost out of view say nothing about it
+    hidden = np.where(in_frame >= MIN_VISIBLE, 1 - unhidden / np.maximum(in_frame, 1e-9), 0.0)
+    return {
+        "occlusion": bool((hidden >= PARTIAL_OCCLUSION).any()),
+        "full_occlusion": bool((~visible & (in_frame >= MIN_VISIBLE)).any()),
+        "out_of_view": bool((in_frame < MIN_VISIBLE).any()),
+        "partial_out_of_view": bool(((in_frame < 0.999) & (in_frame >= MIN_VISIBLE)).any()),
+        "visible_fraction": unhidden.astype(np.float32),  # per frame, like GOT-10k's cover labels
+    }
 
 
 def synthetic_split(name: str, num_sequences: int | None = None, length: int | None = None) -> list[Sequence]:
     """`synthetic-train` (seeds 0..N-1, default 200 x 100 frames) or `synthetic-test` (fixed 50 x 150)."""
     if name == "synthetic-test":
+        if num_sequences is not None or length is not None:
+            # a resized benchmark would report scores that cannot be compared with anyone else's
+            raise DataError("synthetic-test is fixed (50 sequences x 150 frames); drop num_sequences/length, or "
+                            "use synthetic-train for another size")
         return [synthetic_sequence(TEST_SEED_BASE + i, 150) for i in range(50)]
     if name == "synthetic-train":
-        return [synthetic_sequence(i, length or 100) for i in range(num_sequences or 200)]
+        num_sequences = 200 if num_sequences is None else num_sequences
+        if not 0 < num_sequences <= TEST_SEED_BASE:
+            raise DataError(f"synthetic-train takes 1 to {TEST_SEED_BASE} sequences (its seeds stay below the "
+                            f"test seeds), not {num_sequences}")
+        return [synthetic_sequence(i, 100 if length is None else length) for i in range(num_sequences)]
     raise DataError(f"unknown synthetic split '{name}'.{suggest(name, list(SPLITS))} Known: {', '.join(SPLITS)}")
 
 
