@@ -16,16 +16,24 @@ def export(
     fuse_postprocess: bool = typer.Option(False, help="Put the Hann window, argmax and box decode in the graph."),
     precision: str = typer.Option("fp32", help="Comma-separated: fp32, fp16, int8 (int8 needs --calib)."),
     calib: Path = typer.Option(None, help="Calibration set from `edgetrack calibrate` (for int8)."),
+    accuracy_sequences: int = typer.Option(
+        0, help="Track this many synthetic-test sequences with every variant and record its AUC (0: skip)."),
+    accuracy_gate: float = typer.Option(
+        None, help="Refuse the export if a variant's AUC is more than this many points below fp32's."),
 ) -> None:
     """Export to ONNX (opset 17, static shapes); fails if outputs differ from torch by more than 1e-4."""
     from edgetrack.export.precision import parse_precisions
     from edgetrack.export.run import run_export
 
     folder = run_export(model, out_dir, fused=fuse_postprocess, precisions=parse_precisions(precision),
-                        calib_path=calib)
+                        calib_path=calib, accuracy_sequences=accuracy_sequences, accuracy_gate=accuracy_gate)
     parity = read_manifest(folder)["metrics"]["parity_fp32"]
     worst = ", ".join(f"{k} {v:.1e}" for k, v in parity.items())
     out.print(f"[green]exported[/green] {folder / 'model.onnx'} (max abs diff vs torch: {worst})")
-    for name, diffs in read_manifest(folder)["metrics"]["parity_vs_fp32"].items():
+    metrics = read_manifest(folder)["metrics"]
+    for name, diffs in metrics["parity_vs_fp32"].items():
         out.print(f"  {name}: {folder / f'model.{name}.onnx'} (max abs diff vs fp32: "
                   + ", ".join(f"{k} {v:.1e}" for k, v in diffs.items()) + ")")
+    if metrics["auc"]:
+        out.print(f"  AUC on {metrics['auc_sequences']} synthetic-test sequences: "
+                  + ", ".join(f"{k} {v:.2f}" for k, v in metrics["auc"].items()))

@@ -11,6 +11,7 @@ import numpy as np
 from edgetrack.artifacts import atomic_folder, make_manifest, sha256_file, write_json
 from edgetrack.calibration.store import CalibrationSet
 from edgetrack.errors import ConfigError, EdgetrackError
+from edgetrack.export.accuracy import check_gate, variant_accuracy
 from edgetrack.export.onnx_export import export_onnx
 from edgetrack.export.parity import onnx_parity
 from edgetrack.export.precision import to_fp16, to_int8
@@ -72,8 +73,15 @@ def make_variants(folder: Path, precisions: list[str], calib: CalibrationSet | N
 
 
 def run_export(model_path: str, out: str | Path, fused: bool = False, tolerance: float = FP32_TOLERANCE,
-               precisions: list[str] | None = None, calib_path: str | Path | None = None) -> Path:
-    """Export `model_path` (a model folder or preset with bundled weights) to OUT; refuse on parity failure."""
+               precisions: list[str] | None = None, calib_path: str | Path | None = None,
+               accuracy_sequences: int = 0, accuracy_gate: float | None = None) -> Path:
+    """Export `model_path` (a model folder or preset with bundled weights) to OUT; refuse on parity failure.
+
+    With `accuracy_sequences` > 0, every variant is tracked on that many synthetic-test sequences and its AUC
+    recorded; `accuracy_gate` refuses the export when a variant's AUC is more than that many points below fp32.
+    """
+    if accuracy_gate is not None and accuracy_sequences <= 0:
+        raise ConfigError("--accuracy-gate needs --accuracy-sequences N (N > 0) to measure AUC")
     precisions = precisions or ["fp32"]
     calib = CalibrationSet.load(calib_path) if calib_path else None
     model = create_model(model_path) if is_model_folder(model_path) else create_model(model_path, pretrained=True)
@@ -91,13 +99,16 @@ def run_export(model_path: str, out: str | Path, fused: bool = False, tolerance:
             shutil.copy(onnx_tmp, folder / "model.onnx")
             spec.save(folder)
             variants = make_variants(folder, precisions, calib, spec)
+            aucs = variant_accuracy(folder, precisions, spec, accuracy_sequences) if accuracy_sequences else {}
+            check_gate(aucs, accuracy_gate)
             if calib is not None:
                 shutil.copy(calib_path, folder / "calibration.npz")
             manifest = make_manifest("export", config={"fused_postprocess": fused, "opset": 17,
                                                        "precisions": precisions},
                                      parents={"model": parent, **({"calibration": calib.meta.get("fingerprint", "")}
                                                                   if calib is not None else {})},
-                                     metrics={"parity_fp32": parity, "parity_vs_fp32": variants},
+                                     metrics={"parity_fp32": parity, "parity_vs_fp32": variants,
+                                              "auc": aucs, "auc_sequences": accuracy_sequences},
                                      simplified=slimmed, onnx_sha256=sha256_file(folder / "model.onnx"))
             write_json(folder / "manifest.json", manifest)
     return Path(out)

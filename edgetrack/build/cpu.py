@@ -1,0 +1,119 @@
+"""The `cpu` target: an ONNX Runtime model with graph optimisations saved offline, INT8 only where it is faster."""
+
+from __future__ import annotations
+
+import shutil
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edgetrack.artifacts import atomic_folder, make_manifest, read_manifest, sha256_file, write_json
+from edgetrack.errors import ArtifactError, ConfigError, MissingDependencyError
+from edgetrack.export.spec import IOSpec
+
+#: precisions the CPU target builds; fp16 runs on ONNX Runtime's CPU provider only through casts, so it is left out
+CPU_PRECISIONS = ("fp32", "int8")
+TIMED_RUNS, WARMUP_RUNS = 20, 3
+
+
+def _ort() -> Any:
+    try:
+        import onnxruntime
+    except ImportError:
+        raise MissingDependencyError("onnxruntime", "onnx", "the cpu target") from None
+    return onnxruntime
+
+
+def variant_file(export_dir: Path, precision: str) -> Path:
+    """The ONNX file of `precision` in an export folder (model.onnx is fp32)."""
+    return export_dir / ("model.onnx" if precision == "fp32" else f"model.{precision}.onnx")
+
+
+def optimise(src: Path, dst: Path, threads: int = 0) -> Any:
+    """Apply ONNX Runtime's basic and extended graph optimisations and save the result to `dst`.
+
+    Extended rather than all: the layout rewrites of the highest level are specific to the CPU's vector unit,
+    so the saved file stays portable and the session applies them at load.
+    """
+    ort = _ort()
+    opts = ort.SessionOptions()
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED
+    opts.optimized_model_filepath = str(dst)
+    if threads:
+        opts.intra_op_num_threads = threads
+    try:
+        return ort.InferenceSession(str(src), opts, providers=["CPUExecutionProvider"])
+    except Exception as err:  # ORT raises its own exception types for bad files
+        raise ArtifactError(f"ONNX Runtime cannot load {src}: {str(err).splitlines()[0]}") from None
+
+
+def sample_inputs(spec: IOSpec, export_dir: Path) -> dict[str, np.ndarray]:
+    """One real calibration sample when the export carries one, otherwise seeded noise of the right shape."""
+    calib = export_dir / "calibration.npz"
+    if calib.is_file():
+        from edgetrack.calibration.store import CalibrationSet
+
+        arrays = CalibrationSet.load(calib).arrays
+        return {t.name: np.ascontiguousarray(arrays[t.name][:1], dtype=np.float32) for t in spec.inputs}
+    rng = np.random.default_rng(0)
+    return {t.name: rng.standard_normal(t.shape, dtype=np.float32) for t in spec.inputs}
+
+
+def median_ms(session: Any, feeds: dict[str, np.ndarray], runs: int = TIMED_RUNS) -> float:
+    """Median latency of one forward pass in milliseconds, after warm-up."""
+    for _ in range(WARMUP_RUNS):
+        session.run(None, feeds)
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        session.run(None, feeds)
+        times.append((time.perf_counter() - start) * 1e3)
+    return statistics.median(times)
+
+
+def candidates(export_dir: Path, precision: str | None) -> list[str]:
+    """Precisions to build: the one asked for, or fp32 plus int8 when the export has an INT8 variant."""
+    if precision is not None:
+        if precision not in CPU_PRECISIONS:
+            raise ConfigError(f"the cpu target builds {' or '.join(CPU_PRECISIONS)}, not '{precision}'")
+        if not variant_file(export_dir, precision).is_file():
+            raise ArtifactError(f"{export_dir} has no {precision} model ({variant_file(export_dir, precision).name});"
+                                f" export with --precision fp32,{precision}" + (" --calib FILE" if precision == "int8"
+                                                                                 else ""))
+        return [precision]
+    return [p for p in CPU_PRECISIONS if variant_file(export_dir, p).is_file()]
+
+
+def build_cpu(export_dir: Path, out: Path, precision: str | None = None, threads: int = 0) -> Path:
+    """Write an optimised ONNX Runtime artifact for this CPU; without `precision`, keep the fastest variant."""
+    export_dir, out = Path(export_dir), Path(out)
+    if not (export_dir / "model.onnx").is_file() or not (export_dir / "io_spec.json").is_file():
+        raise ArtifactError(f"{export_dir} is not an export folder (model.onnx + io_spec.json); "
+                            "run edgetrack export first")
+    spec = IOSpec.load(export_dir)
+    feeds = sample_inputs(spec, export_dir)
+    timings: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for p in candidates(export_dir, precision):
+            session = optimise(variant_file(export_dir, p), Path(tmp) / f"{p}.onnx", threads)
+            timings[p] = median_ms(session, feeds)
+        chosen = min(timings, key=timings.__getitem__)
+        with atomic_folder(out) as folder:
+            shutil.copy(Path(tmp) / f"{chosen}.onnx", folder / "model.onnx")
+            spec.save(folder)
+            write_json(folder / "manifest.json", _manifest(export_dir, chosen, timings, threads))
+    return out
+
+
+def _manifest(export_dir: Path, chosen: str, timings: dict[str, float], threads: int) -> dict[str, Any]:
+    parent = read_manifest(export_dir) if (export_dir / "manifest.json").is_file() else {}
+    return make_manifest(
+        "build", config={"target": "cpu", "precision": chosen, "optimization": "extended", "threads": threads},
+        parents={"export": sha256_file(variant_file(export_dir, chosen))},
+        metrics={"median_ms": timings, "speedup_int8": (timings["fp32"] / timings["int8"]
+                                                        if {"fp32", "int8"} <= timings.keys() else None)},
+        source=str(export_dir), export_metrics=parent.get("metrics", {}))

@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from edgetrack.artifacts import read_manifest
+from edgetrack.build.cpu import build_cpu
+from edgetrack.calibration.run import run_calibrate
+from edgetrack.data.synthetic import synthetic_sequence
+from edgetrack.errors import ArtifactError, ConfigError
+from edgetrack.export.run import run_export
+from edgetrack.models import save_model
+from edgetrack.models.tracker import TrackerModel
+from edgetrack.runtime.tracker import Tracker
+from tests.conftest import MICRO, randomize_bn
+
+pytest.importorskip("onnxruntime")
+
+
+@pytest.fixture(scope="module")
+def export_dir(tmp_path_factory):
+    torch.manual_seed(0)
+    model = TrackerModel(MICRO).eval()
+    randomize_bn(model)
+    root = tmp_path_factory.mktemp("cpu")
+    model_dir = save_model(model, root / "m")
+    run_calibrate(str(model_dir), "synthetic", None, 16, 0, root / "calib.npz")
+    return run_export(str(model_dir), root / "x", precisions=["fp32", "int8"], calib_path=root / "calib.npz")
+
+
+def test_auto_keeps_the_faster_variant_and_records_both(tmp_path, export_dir) -> None:
+    out = build_cpu(export_dir, tmp_path / "cpu")
+    manifest = read_manifest(out)
+    timings = manifest["metrics"]["median_ms"]
+    assert set(timings) == {"fp32", "int8"} and all(t > 0 for t in timings.values())
+    assert manifest["config"]["precision"] == min(timings, key=timings.__getitem__)
+    assert manifest["stage"] == "build" and (out / "io_spec.json").is_file()
+
+
+def test_fp32_build_tracks_like_the_export(tmp_path, export_dir) -> None:
+    out = build_cpu(export_dir, tmp_path / "cpu", precision="fp32")
+    seq = synthetic_sequence(3, 6)
+    built, exported = Tracker.from_artifact(out), Tracker.from_artifact(export_dir)
+    assert built.backend.name == "onnxruntime"
+    for t in (built, exported):
+        t.initialize(seq.frame(0), seq.boxes[0])
+    for i in range(1, 6):
+        np.testing.assert_allclose(built.track(seq.frame(i)).box, exported.track(seq.frame(i)).box, atol=1e-3)
+
+
+def test_bad_requests_are_refused_clearly(tmp_path, export_dir) -> None:
+    with pytest.raises(ConfigError, match="cpu target builds fp32 or int8, not 'fp16'"):
+        build_cpu(export_dir, tmp_path / "a", precision="fp16")
+    with pytest.raises(ArtifactError, match="not an export folder"):
+        build_cpu(tmp_path, tmp_path / "b")
+    fp32_only = run_export(str(export_dir.parent / "m"), tmp_path / "fp32")
+    with pytest.raises(ArtifactError, match=r"no int8 model.*--calib"):
+        build_cpu(fp32_only, tmp_path / "c", precision="int8")
