@@ -1,0 +1,1 @@
+"""Resumable pipelines: compress -> finetune -> calibrate -> export -> build -> eval -> bench -> report."""

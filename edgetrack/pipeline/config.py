@@ -1,0 +1,65 @@
+"""Settings of a pipeline file: one section per stage; a missing optional section skips that stage."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from edgetrack.compress.config import CompressConfig, TrainStageConfig
+from edgetrack.config.base import FrozenConfig
+
+
+class CalibrateStage(FrozenConfig):
+    """Calibration set for INT8, collected with the student's own preprocessing."""
+
+    data: str = "synthetic"
+    data_root: str | None = None
+    samples: int = Field(512, gt=0)
+    seed: int = 0
+
+
+class ExportStage(FrozenConfig):
+    """ONNX export and precision variants; AUC per variant on the first `accuracy_sequences` of synthetic-test."""
+
+    precisions: tuple[str, ...] = ("fp32", "int8")
+    fuse_postprocess: bool = False
+    accuracy_sequences: int = Field(0, ge=0)
+    accuracy_gate: float | None = Field(None, ge=0)
+
+
+class BuildStage(FrozenConfig):
+    """Compile for a target profile (`edgetrack targets list`); a bundle where the target is not this machine."""
+
+    target: str = "cpu"
+    precision: str | None = None  # None: the target's choice (cpu: the faster of fp32 and int8)
+    force: bool = False
+
+
+class EvalStage(FrozenConfig):
+    """One-pass evaluation of the teacher, the student and the deployed artifact."""
+
+    benchmark: str = "synthetic-test"
+    data_root: str | None = None
+    workers: int = Field(1, gt=0)
+    device: str = "cpu"
+    teacher: bool = True
+
+
+class BenchStage(FrozenConfig):
+    """Latency of the teacher, the student and the deployed artifact, batch 1, on this machine."""
+
+    runs: int = Field(50, gt=0)
+    warmup: int = Field(5, ge=0)
+
+
+class PipelineConfig(FrozenConfig):
+    """A whole run; every stage writes OUT/<stage>/ and is reused when its inputs are unchanged."""
+
+    name: str = "pipeline"
+    out: str = "runs/pipeline"
+    compress: CompressConfig = CompressConfig()
+    finetune: TrainStageConfig | None = None  # its `model` is replaced by the compressed student
+    calibrate: CalibrateStage | None = CalibrateStage()
+    export: ExportStage = ExportStage()
+    build: BuildStage | None = BuildStage()
+    eval: EvalStage | None = EvalStage()
+    bench: BenchStage | None = BenchStage()

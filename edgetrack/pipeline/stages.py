@@ -1,0 +1,74 @@
+"""Stage bookkeeping: a stage is reused when its config and its parents' output hashes are unchanged."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from edgetrack.artifacts import sha256_file, sha256_json, write_json
+
+#: written last, after the stage's outputs: a stage interrupted before it has no record and runs again
+STAGE_RECORD = "stage.json"
+#: files whose content changes from run to run without changing what the artifact computes
+VOLATILE = ("manifest.json", STAGE_RECORD)
+
+
+@dataclass(frozen=True)
+class StageResult:
+    """What a stage left behind: its folder, the hash children key on, and what the report shows."""
+
+    name: str
+    folder: Path
+    hash: str
+    outputs: dict[str, Any] = field(default_factory=dict)
+    seconds: float = 0.0
+    reused: bool = False
+
+
+def folder_hash(folder: Path, pattern: str = "*") -> str:
+    """sha256 over the names and contents of the files in `folder` matching `pattern`, timestamps left out."""
+    files = sorted(p for p in Path(folder).rglob(pattern) if p.is_file() and p.name not in VOLATILE
+                   and not any(part.startswith(".") for part in p.relative_to(folder).parts))
+    return sha256_json({str(p.relative_to(folder)): sha256_file(p) for p in files})
+
+
+def stage_key(name: str, config: Mapping[str, Any], parents: Mapping[str, str]) -> str:
+    return sha256_json({"stage": name, "config": dict(config), "parents": dict(parents)})
+
+
+def read_record(folder: Path) -> dict[str, Any] | None:
+    path = folder / STAGE_RECORD
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError:  # a damaged record only costs a re-run
+        return None
+
+
+#: a stage body: writes into the folder, returns (output hash, outputs for the report and for children)
+StageFn = Callable[[Path], tuple[str, dict[str, Any]]]
+
+
+def run_stage(name: str, folder: Path, config: Mapping[str, Any], parents: Mapping[str, str], body: StageFn,
+              announce: Callable[[str], None] = print) -> StageResult:
+    """Run `body` unless `folder` holds a record with the same key; either way return the stage's result."""
+    key = stage_key(name, config, parents)
+    record = read_record(folder)
+    if record is not None and record.get("key") == key:
+        announce(f"{name}: reused ({folder})")
+        return StageResult(name, folder, record["hash"], record["outputs"], record["seconds"], reused=True)
+    announce(f"{name}: running -> {folder}")
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / STAGE_RECORD).unlink(missing_ok=True)
+    start = time.perf_counter()
+    out_hash, outputs = body(folder)
+    seconds = time.perf_counter() - start
+    write_json(folder / STAGE_RECORD, {"stage": name, "key": key, "hash": out_hash, "outputs": outputs,
+                                       "seconds": seconds, "config": dict(config), "parents": dict(parents)})
+    announce(f"{name}: done in {seconds:.1f} s")
+    return StageResult(name, folder, out_hash, outputs, seconds)
