@@ -11,6 +11,7 @@ from edgetrack.cli import env as env_cmd
 from edgetrack.cli import eval as eval_cmd
 from edgetrack.cli import export as export_cmd
 from edgetrack.cli import models as models_cmd
+from edgetrack.cli import track as track_cmd
 from edgetrack.cli import train as train_cmd
 from edgetrack.cli.console import err
 from edgetrack.errors import EdgetrackError
@@ -40,6 +41,7 @@ app.command("finetune")(train_cmd.finetune)
 app.command("eval")(eval_cmd.eval_cmd)
 app.command("export")(export_cmd.export)
 app.command("calibrate")(calibrate_cmd.calibrate)
+app.command("track")(track_cmd.track)
 
 
 def run(argv: list[str] | None = None) -> int:
