@@ -11,6 +11,7 @@ from edgetrack.cli import env as env_cmd
 from edgetrack.cli import eval as eval_cmd
 from edgetrack.cli import export as export_cmd
 from edgetrack.cli import models as models_cmd
+from edgetrack.cli import pipeline as pipeline_cmd
 from edgetrack.cli import track as track_cmd
 from edgetrack.cli import train as train_cmd
 from edgetrack.cli.console import err
@@ -41,6 +42,7 @@ app.command("finetune")(train_cmd.finetune)
 app.command("eval")(eval_cmd.eval_cmd)
 app.command("export")(export_cmd.export)
 app.command("calibrate")(calibrate_cmd.calibrate)
+app.add_typer(pipeline_cmd.app, name="pipeline", help="Run a YAML pipeline of stages, resumable, with a report.")
 app.command("track")(track_cmd.track)
 
 
