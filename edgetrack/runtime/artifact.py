@@ -1,4 +1,4 @@
-"""Open the right backend for an artifact folder (exported ONNX or torch model folder)."""
+"""Open the right backend for an artifact folder (TensorRT engine folder, exported ONNX or torch model folder)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,9 @@ from edgetrack.runtime.backends.base import Backend, get_backend
 from edgetrack.runtime.spec import ProcessingSpec
 
 ONNX_NAMES = ("model.onnx", "model.fp32.onnx")
+#: the plan's file name in an engine folder; equals `edgetrack.build.engine_info.ENGINE` (a test checks), kept
+#: here so that opening ONNX and torch folders never imports the build package
+ENGINE = "model.engine"
 
 
 def onnx_file(folder: Path) -> Path | None:
@@ -19,13 +22,20 @@ def onnx_file(folder: Path) -> Path | None:
 
 
 def open_backend(folder: Path, backend: str = "auto", device: str = "cpu") -> tuple[Backend, ProcessingSpec]:
-    """(backend instance, processing spec) for `folder`; 'auto' prefers ONNX Runtime for exported models."""
+    """(backend instance, processing spec) for `folder`.
+
+    'auto' prefers TensorRT for a folder with `model.engine` when TensorRT and a GPU are usable, then ONNX
+    Runtime for exported models, then torch.
+    """
     if not folder.is_dir():
         raise ArtifactError(f"artifact folder not found: {folder}")
     onnx = onnx_file(folder)
     has_torch = (folder / "model.safetensors").is_file()
+    has_engine = (folder / ENGINE).is_file()
     if backend == "auto":
-        backend = "onnxruntime" if onnx is not None and get_backend("onnxruntime").is_available() else "torch"
+        backend = _auto(has_engine, onnx is not None, has_torch)
+    if backend == "tensorrt":
+        return _open_tensorrt(folder, has_engine, device)
     if backend == "onnxruntime":
         if onnx is None:
             raise ArtifactError(f"{folder} holds no ONNX model ({' or '.join(ONNX_NAMES)}); run edgetrack export")
@@ -44,3 +54,30 @@ def open_backend(folder: Path, backend: str = "auto", device: str = "cpu") -> tu
         return TorchBackend(model, device=device), ProcessingSpec.from_model_config(model.cfg)
     get_backend(backend)  # unknown names raise with a suggestion
     raise ArtifactError(f"backend '{backend}' cannot open {folder}: it needs a built engine (edgetrack build)")
+
+
+def _auto(has_engine: bool, has_onnx: bool, has_torch: bool) -> str:
+    """The backend 'auto' picks for a folder holding these files."""
+    if has_engine and (get_backend("tensorrt").is_available() or not (has_onnx or has_torch)):
+        return "tensorrt"  # an engine-only folder goes to tensorrt too, whose error says what is missing
+    if has_onnx and get_backend("onnxruntime").is_available():
+        return "onnxruntime"
+    return "torch"
+
+
+def _open_tensorrt(folder: Path, has_engine: bool, device: str) -> tuple[Backend, ProcessingSpec]:
+    """The TensorRT backend for an engine folder, or one clear ArtifactError saying what is missing."""
+    from edgetrack.build.engine_info import load_engine_info
+    from edgetrack.runtime.backends.tensorrt_backend import engine_io_spec, unavailable_reason
+
+    if not has_engine:
+        raise ArtifactError(f"{folder} holds no TensorRT engine ({ENGINE}); run edgetrack build on this machine "
+                            "(or the deploy bundle's build_engine.py on the device)")
+    spec = engine_io_spec(load_engine_info(folder), folder)  # a broken engine.json is reported on any host
+    why = unavailable_reason()
+    if why:
+        raise ArtifactError(f"the tensorrt backend cannot run here: {why}. Install TensorRT and cuda-python "
+                            "(pip install 'edgetrack[trt]') on a machine with an NVIDIA GPU, or open the ONNX "
+                            "model with --backend onnxruntime")
+    backend = get_backend("tensorrt")(folder, device=device)  # type: ignore[call-arg]
+    return backend, ProcessingSpec.from_io_spec(spec)

@@ -32,6 +32,7 @@ class Backend(ABC):
 BACKENDS: Registry[str] = Registry("backend")
 BACKENDS.add("torch", "edgetrack.runtime.backends.torch_backend:TorchBackend")
 BACKENDS.add("onnxruntime", "edgetrack.runtime.backends.onnxruntime_backend:OnnxRuntimeBackend")
+BACKENDS.add("tensorrt", "edgetrack.runtime.backends.tensorrt_backend:TensorRTBackend")
 
 
 def get_backend(name: str) -> type[Backend]:
