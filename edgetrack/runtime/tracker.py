@@ -8,6 +8,15 @@ Frames are RGB, (H, W, 3). Accepted and converted:
   and must be finite; other dtypes (uint16, int, bool) are refused, because their scale is ambiguous.
 
 All frames of one sequence must have the size of the frame given to `initialize`.
+
+Backend hooks (optional; any `Backend` works without them, and then the loop is the plain host one):
+
+- `set_template(array)`: called once at `initialize` with the template input; per frame the tracker then
+  passes only `{"search": ...}` to `infer`, so a device backend keeps the template in its input buffer.
+- `track_device(frame, crop) -> (normalised (cx, cy, w, h), raw score)`: used for uint8 frames instead of
+  host preprocess + `infer` + decode. The tracker still computes the crop with `crop_geometry` (the one crop
+  geometry) and does the map-back and clipping on the host. Timings: "pre" is frame checks and the crop
+  geometry, "infer" the whole device step (upload, crop kernel, engine, decode), "post" map-back and clipping.
 """
 
 from __future__ import annotations
@@ -19,7 +28,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from edgetrack.data.crops import CLIP_MARGIN, clip_box, map_box_back, preprocess
+from edgetrack.data.crops import CLIP_MARGIN, clip_box, crop_geometry, map_box_back, preprocess
 from edgetrack.errors import TrackingError
 from edgetrack.runtime.backends.base import Backend
 from edgetrack.runtime.decode import decode, hann2d
@@ -108,6 +117,9 @@ class Tracker:
         b = _check_box(box, width, height)
         s = self.spec
         self._template, _ = preprocess(image, b, s.template_factor, s.template_size, s.mean, s.std)
+        set_template = getattr(self.backend, "set_template", None)
+        if callable(set_template):
+            set_template(self._template)
         self._box, self._frame_shape = b, (height, width)
 
     def track(self, frame: np.ndarray) -> TrackResult:
@@ -120,16 +132,29 @@ class Tracker:
             raise TrackingError(f"frame size changed from {self._frame_shape} to {image.shape[:2]} (H, W); "
                                 "call initialize() again for a new video")
         s = self.spec
-        search, crop = preprocess(image, self._box, s.search_factor, s.search_size, s.mean, s.std)
-        t1 = time.perf_counter()
-        out = self.backend.infer({"template": self._template, "search": search})
-        t2 = time.perf_counter()
-        box_norm, score = self._decode(out)
+        track_device = getattr(self.backend, "track_device", None)
+        if callable(track_device) and image.dtype == np.uint8:
+            crop = crop_geometry(self._box, s.search_factor, s.search_size)
+            t1 = time.perf_counter()
+            box_norm, score = track_device(image, crop)
+            t2 = time.perf_counter()
+        else:
+            search, crop = preprocess(image, self._box, s.search_factor, s.search_size, s.mean, s.std)
+            t1 = time.perf_counter()
+            out = self.backend.infer(self._inputs(search))
+            t2 = time.perf_counter()
+            box_norm, score = self._decode(out)
         height, width = self._frame_shape  # type: ignore[misc]
         self._box = clip_box(map_box_back(box_norm, crop), width, height, CLIP_MARGIN)
         t3 = time.perf_counter()
         timings = {"pre": (t1 - t0) * 1e3, "infer": (t2 - t1) * 1e3, "post": (t3 - t2) * 1e3}
         return TrackResult(tuple(float(v) for v in self._box), score, timings)  # type: ignore[arg-type]
+
+    def _inputs(self, search: np.ndarray) -> dict[str, np.ndarray]:
+        """Backend inputs for one frame; the template only when the backend does not hold it already."""
+        if callable(getattr(self.backend, "set_template", None)):
+            return {"search": search}
+        return {"template": self._template, "search": search}  # type: ignore[dict-item]
 
     def _decode(self, out: dict[str, np.ndarray]) -> tuple[np.ndarray, float]:
         """Decode raw maps, or take the box and score of a model exported with the post-process in the graph."""
