@@ -6,12 +6,15 @@ import sys
 
 import typer
 
+from edgetrack.cli import bench as bench_cmd
+from edgetrack.cli import build as build_cmd
 from edgetrack.cli import calibrate as calibrate_cmd
 from edgetrack.cli import env as env_cmd
 from edgetrack.cli import eval as eval_cmd
 from edgetrack.cli import export as export_cmd
 from edgetrack.cli import models as models_cmd
 from edgetrack.cli import pipeline as pipeline_cmd
+from edgetrack.cli import targets as targets_cmd
 from edgetrack.cli import track as track_cmd
 from edgetrack.cli import train as train_cmd
 from edgetrack.cli.console import err
@@ -44,6 +47,9 @@ app.command("export")(export_cmd.export)
 app.command("calibrate")(calibrate_cmd.calibrate)
 app.add_typer(pipeline_cmd.app, name="pipeline", help="Run a YAML pipeline of stages, resumable, with a report.")
 app.command("track")(track_cmd.track)
+app.command("bench")(bench_cmd.bench)
+app.command("build")(build_cmd.build)
+app.add_typer(targets_cmd.app, name="targets", help="List and show deployment target profiles.")
 
 
 def run(argv: list[str] | None = None) -> int:

@@ -37,9 +37,9 @@ def _accuracy(ev: StageResult, out: Path) -> list[str]:
 
 def _latency(bench: StageResult) -> list[str]:
     lat = bench.outputs["latency"]
-    base = next(iter(lat.values()))["p50_ms"]
-    rows = [[name, r["backend"], r["p50_ms"], r["p90_ms"], r["p99_ms"], r["fps"], r["pre_ms"], r["infer_ms"],
-             r["post_ms"], base / r["p50_ms"]] for name, r in lat.items()]
+    base = next(iter(lat.values()))["p50"]
+    rows = [[name, r["backend"], r["p50"], r["p90"], r["p99"], r["fps"], r["pre"], r["infer"],
+             r["post"], base / r["p50"]] for name, r in lat.items()]
     header = ["model", "backend", "p50 ms", "p90 ms", "p99 ms", "FPS", "pre ms", "infer ms", "post ms",
               f"speed-up vs {next(iter(lat))}"]
     return ["## Latency (batch 1, per frame, this machine)", "", *_table(header, rows)]
@@ -63,7 +63,7 @@ def _metric(metric: str, label: str, model: str, by_name: dict[str, StageResult]
     if metric == "AUC" and "eval" in by_name:
         return by_name["eval"].outputs["overall"].get(label, {}).get("auc", "-")
     if metric == "p50 ms" and "bench" in by_name:
-        return by_name["bench"].outputs["latency"].get(label, {}).get("p50_ms", "-")
+        return by_name["bench"].outputs["latency"].get(label, {}).get("p50", "-")
     return "-"
 
 

@@ -2,31 +2,15 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 
 from edgetrack.artifacts import read_manifest
 from edgetrack.build.cpu import build_cpu
-from edgetrack.calibration.run import run_calibrate
 from edgetrack.data.synthetic import synthetic_sequence
 from edgetrack.errors import ArtifactError, ConfigError
 from edgetrack.export.run import run_export
-from edgetrack.models import save_model
-from edgetrack.models.tracker import TrackerModel
 from edgetrack.runtime.tracker import Tracker
-from tests.conftest import MICRO, randomize_bn
 
 pytest.importorskip("onnxruntime")
-
-
-@pytest.fixture(scope="module")
-def export_dir(tmp_path_factory):
-    torch.manual_seed(0)
-    model = TrackerModel(MICRO).eval()
-    randomize_bn(model)
-    root = tmp_path_factory.mktemp("cpu")
-    model_dir = save_model(model, root / "m")
-    run_calibrate(str(model_dir), "synthetic", None, 16, 0, root / "calib.npz")
-    return run_export(str(model_dir), root / "x", precisions=["fp32", "int8"], calib_path=root / "calib.npz")
 
 
 def test_auto_keeps_the_faster_variant_and_records_both(tmp_path, export_dir) -> None:

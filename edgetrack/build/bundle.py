@@ -1,0 +1,117 @@
+"""Deploy bundles: everything a target device needs to build its own engine with only TensorRT and numpy."""
+
+from __future__ import annotations
+
+import shutil
+import stat
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from edgetrack.artifacts import atomic_folder, make_manifest, sha256_file, write_json
+from edgetrack.build import engine_script
+from edgetrack.build.sources import CALIBRATION, calibration_fingerprint, check_export, source_onnx, variant_name
+from edgetrack.build.targets import TargetProfile
+
+SCRIPT, TRTEXEC, README = "build_engine.py", "trtexec.sh", "README.md"
+SETTINGS_LINE = "SETTINGS: dict[str, Any] = {}  # filled in by `edgetrack build` when it writes a bundle"
+
+
+def script_settings(profile: TargetProfile, precision: str, onnx: str, calib_fp: str | None) -> dict[str, Any]:
+    """The defaults baked into the bundle's build_engine.py."""
+    assert profile.tensorrt is not None
+    return {"target": profile.name, "precision": precision, "typing": profile.typing, "onnx": onnx,
+            "workspace_mb": profile.workspace_mb, "opt_level": profile.builder_optimization_level,
+            "compute_capability": profile.compute_capability, "tensorrt_min": profile.tensorrt.min,
+            "tensorrt_below": profile.tensorrt.below, "calibration_fingerprint": calib_fp}
+
+
+def render_script(settings: dict[str, Any]) -> str:
+    """build_engine.py for one bundle: the shipped template with its SETTINGS line filled in."""
+    template = Path(engine_script.__file__).read_text()
+    if template.count(SETTINGS_LINE) != 1:
+        raise RuntimeError(f"{engine_script.__file__} lost its SETTINGS line; the bundle template is damaged")
+    return template.replace(SETTINGS_LINE, f"SETTINGS: dict[str, Any] = {settings!r}")
+
+
+def trtexec_command(profile: TargetProfile, precision: str, onnx: str, qdq_onnx: str | None = None) -> str:
+    """The trtexec line equivalent to build_engine.py (legacy INT8 uses the Q/DQ ONNX: no calibrator there)."""
+    args = ["trtexec", f"--onnx={onnx}", "--saveEngine=model.engine",
+            f"--memPoolSize=workspace:{profile.workspace_mb}M", "--timingCacheFile=timing.cache",
+            f"--builderOptimizationLevel={profile.builder_optimization_level}"]
+    if profile.typing == "strong":
+        args.append("--stronglyTyped")
+    elif precision == "int8":
+        args[1] = f"--onnx={qdq_onnx or onnx}"
+        args += ["--fp16", "--int8"] + ([] if qdq_onnx else ["--calib=calibration.cache"])
+    elif precision == "fp16":
+        args.append("--fp16")
+    return " ".join(args)
+
+
+def readme(profile: TargetProfile, precision: str, onnx: str, command: str) -> str:
+    """Where and how to build; short, because the script's --help says the rest."""
+    assert profile.tensorrt is not None
+    where = f"JetPack {profile.jetpack}, " if profile.jetpack else ""
+    legacy = ("\nTensorRT 8.x has no strongly typed networks: the script sets builder flags and, for INT8, calibrates "
+              "with `calibration.npz` (the cache is keyed by ONNX hash, calibration hash and TensorRT version).\n"
+              if profile.typing == "legacy" else "")
+    return f"""# Deploy bundle: {profile.name} ({precision})
+
+Run this on the target: **{profile.description}** ({where}compute capability {profile.compute_capability},
+TensorRT {profile.tensorrt}). Engines only load on the GPU architecture and TensorRT version that built them,
+so build on the device itself (or a host with the same GPU and TensorRT).
+
+```
+python3 build_engine.py            # needs only tensorrt and numpy; --help lists the options
+```
+
+It writes `model.engine` (a plain TensorRT plan) and `engine.json` here; the folder then opens with
+`Tracker.from_artifact(folder)` (backend `tensorrt`, needs `cuda-python`).
+
+Equivalent trtexec command (see `{TRTEXEC}`):
+
+```
+{command}
+```
+{legacy}
+Contents: `{onnx}` (the model), `io_spec.json` (input/output names, shapes, preprocessing), `target.yaml`
+(the target profile), `{CALIBRATION}` when INT8 calibration data exists, `manifest.json` (provenance).
+"""
+
+
+def _copy_sources(folder: Path, export_dir: Path, profile: TargetProfile, precision: str) -> tuple[str, str | None]:
+    """Copy the ONNX file(s) and calibration data; return (ONNX for the script, Q/DQ ONNX for trtexec or None)."""
+    onnx = source_onnx(export_dir, profile, precision)
+    shutil.copy(onnx, folder / onnx.name)
+    qdq = None
+    if profile.typing == "legacy" and precision == "int8" and (export_dir / variant_name("int8")).is_file():
+        qdq = variant_name("int8")
+        shutil.copy(export_dir / qdq, folder / qdq)
+    if precision == "int8" and (export_dir / CALIBRATION).is_file():
+        shutil.copy(export_dir / CALIBRATION, folder / CALIBRATION)
+    return onnx.name, qdq
+
+
+def write_bundle(export_dir: Path, profile: TargetProfile, precision: str, out: Path, reason: str = "") -> Path:
+    """Write the deploy bundle for `profile` to `out` atomically and return `out`."""
+    spec = check_export(export_dir)
+    calib_fp = calibration_fingerprint(export_dir) if precision == "int8" else None
+    with atomic_folder(out) as folder:
+        onnx, qdq = _copy_sources(folder, export_dir, profile, precision)
+        spec.save(folder)
+        (folder / "target.yaml").write_text(yaml.safe_dump(profile.to_dict(), sort_keys=False))
+        script = folder / SCRIPT
+        script.write_text(render_script(script_settings(profile, precision, onnx, calib_fp)))
+        command = trtexec_command(profile, precision, onnx, qdq)
+        (folder / TRTEXEC).write_text(f"#!/bin/sh\n# run on the target device ({profile.name})\nset -e\n"
+                                      f'cd "$(dirname "$0")"\n{command}\n')
+        for path in (script, folder / TRTEXEC):
+            path.chmod(path.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+        (folder / README).write_text(readme(profile, precision, onnx, command))
+        write_json(folder / "manifest.json", make_manifest(
+            "bundle", config={"target": profile.name, "precision": precision, "typing": profile.typing},
+            parents={"export": sha256_file(folder / onnx)}, source=str(export_dir), reason=reason,
+            calibration_fingerprint=calib_fp, trtexec=command))
+    return out

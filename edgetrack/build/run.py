@@ -1,0 +1,63 @@
+"""`edgetrack build`: an export folder -> a CPU artifact, a TensorRT engine built here, or a deploy bundle."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from edgetrack.artifacts import atomic_folder
+from edgetrack.build.host import Host, detect_host
+from edgetrack.build.plan import BuildPlan, plan_build
+from edgetrack.build.sources import check_export, choose_precision, variant_name
+from edgetrack.build.targets import TargetProfile, get_target
+
+
+def run_build(export_dir: str | Path, target: str, precision: str | None = None, out: str | Path | None = None,
+              force: bool = False, bundle: bool = False, host: Host | None = None,
+              log: Callable[[str], None] = print) -> Path:
+    """Build `export_dir` for `target` into `out` (default: EXPORT/../build-TARGET); return the folder written.
+
+    `precision=None` means the target's default (for the cpu target: the faster of fp32 and int8 here).
+    """
+    export_dir = Path(export_dir)
+    profile = get_target(target)
+    check_export(export_dir)
+    folder = Path(out) if out is not None else export_dir.parent / f"build-{profile.name}"
+    if profile.kind == "cpu":
+        from edgetrack.build.cpu import build_cpu
+
+        return build_cpu(export_dir, folder, precision)
+    chosen = choose_precision(profile, precision)
+    plan = plan_build(profile, host or detect_host(), force=force, bundle=bundle)
+    if plan.mode == "bundle":
+        return _bundle(export_dir, profile, chosen, folder, plan, log)
+    return _engine(export_dir, profile, chosen, folder, plan, host or detect_host(), log)
+
+
+def _bundle(export_dir: Path, profile: TargetProfile, precision: str, folder: Path, plan: BuildPlan,
+            log: Callable[[str], None]) -> Path:
+    from edgetrack.build.bundle import write_bundle
+
+    write_bundle(export_dir, profile, precision, folder, plan.reason)
+    log(f"{plan.reason}.\nWrote a deploy bundle for {profile.name} ({precision}) to {folder}.\n"
+        f"Copy it to the {profile.description} and run there:  python3 build_engine.py  "
+        f"(needs only TensorRT and numpy; trtexec.sh does the same with trtexec)")
+    return folder
+
+
+def _engine(export_dir: Path, profile: TargetProfile, precision: str, folder: Path, plan: BuildPlan,
+            host: Host, log: Callable[[str], None]) -> Path:
+    from edgetrack.build.engine import build_here, check_engine, parity_samples, record_checks
+
+    for problem in plan.forced:
+        log(f"warning (--force): {problem}")
+    with atomic_folder(folder) as tmp:
+        build_here(export_dir, profile, precision, tmp, host, plan.forced, log)
+    # the engine's own ONNX variant is the reference: an INT8 engine is compared with the Q/DQ graph it came from
+    reference = export_dir / variant_name(precision if profile.typing == "strong" else "fp32")
+    checks = check_engine(folder, reference, parity_samples(export_dir))
+    record_checks(folder, checks)
+    worst = ", ".join(f"{k} {v:.1e}" for k, v in checks["parity"].items())
+    log(f"wrote {folder}/model.engine; max abs diff vs ONNX Runtime: {worst}; "
+        f"median {checks['latency_ms']['median']:.2f} ms per forward")
+    return folder

@@ -1,0 +1,57 @@
+"""What a GPU build reads from an export folder: the ONNX variant for a precision, calibration, IO spec."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from edgetrack.build.targets import TargetProfile
+from edgetrack.errors import ArtifactError, ConfigError
+from edgetrack.export.spec import IOSpec
+
+CALIBRATION = "calibration.npz"
+
+
+def check_export(export_dir: Path) -> IOSpec:
+    """The export's IO spec; refuse folders that are not exports."""
+    if not (export_dir / "model.onnx").is_file() or not (export_dir / "io_spec.json").is_file():
+        raise ArtifactError(f"{export_dir} is not an export folder (model.onnx + io_spec.json); "
+                            "run edgetrack export first")
+    return IOSpec.load(export_dir)
+
+
+def choose_precision(profile: TargetProfile, precision: str | None) -> str:
+    """The requested precision if the target allows it, else the profile's default."""
+    chosen = precision or profile.default_precision or profile.precisions[0]
+    if chosen not in profile.precisions:
+        raise ConfigError(f"target {profile.name} builds {', '.join(profile.precisions)}, not '{chosen}'")
+    return chosen
+
+
+def variant_name(precision: str) -> str:
+    return "model.onnx" if precision == "fp32" else f"model.{precision}.onnx"
+
+
+def source_onnx(export_dir: Path, profile: TargetProfile, precision: str) -> Path:
+    """Strongly typed builds read the precision's own ONNX; legacy builds read fp32 and set builder flags."""
+    if profile.typing == "legacy":
+        if precision == "int8" and not (export_dir / CALIBRATION).is_file():
+            raise ArtifactError(f"{export_dir} has no {CALIBRATION}: a legacy INT8 build for {profile.name} "
+                                "calibrates in TensorRT; export with --precision fp32,int8 --calib FILE")
+        return export_dir / "model.onnx"
+    path = export_dir / variant_name(precision)
+    if not path.is_file():
+        extra = " --calib FILE" if precision == "int8" else ""
+        raise ArtifactError(f"{export_dir} has no {precision} model ({path.name}); "
+                            f"export with --precision fp32,{precision}{extra}")
+    return path
+
+
+def calibration_fingerprint(export_dir: Path) -> str | None:
+    """The fingerprint of the export's calibration set, or None without one."""
+    path = export_dir / CALIBRATION
+    if not path.is_file():
+        return None
+    from edgetrack.calibration.store import CalibrationSet
+
+    calib = CalibrationSet.load(path)
+    return str(calib.meta.get("fingerprint") or calib.fingerprint)
