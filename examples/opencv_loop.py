@@ -107,8 +107,8 @@ def draw(frame_bgr: np.ndarray, box: Box, score: float | None, fps: float) -> np
 
 def format_result(index: int, box: Box, score: float | None, fps: float) -> str:
     """One printed line per frame."""
-    shown = "init" if score is None else f"{score:.3f}"
-    return f"frame {index}: box {','.join(f'{v:.2f}' for v in box)} score {shown} fps {fps:.1f}"
+    line = f"frame {index}: box {','.join(f'{v:.2f}' for v in box)}"
+    return f"{line} score init" if score is None else f"{line} score {score:.3f} fps {fps:.1f}"
 
 
 class Rate:
@@ -133,8 +133,12 @@ def run(args: argparse.Namespace) -> int:
     if args.init is None and not show:
         raise ExampleError("no display to draw the first box on; pass --init x,y,w,h")
     box = parse_box(args.init) if args.init else None
-    tracker = load_tracker(args.model, args.backend, args.device)
-    cap = open_capture(args.source)
+    cap = open_capture(args.source)  # before the model loads, so a wrong source fails at once
+    try:
+        tracker = load_tracker(args.model, args.backend, args.device)
+    except BaseException:
+        cap.release()
+        raise
     writer, rate, count = None, Rate(), 0
     try:
         for frame in read_frames(cap):
