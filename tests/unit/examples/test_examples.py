@@ -136,6 +136,27 @@ def test_gstreamer_without_gi_is_one_message_and_code_2(gst: ModuleType, capsys:
     assert "Traceback" not in err
 
 
+def _has_gstreamer() -> bool:
+    try:
+        import gi
+
+        gi.require_version("Gst", "1.0")
+        gi.require_version("GstVideo", "1.0")
+    except (ImportError, ValueError):
+        return False
+    return True
+
+
+@pytest.mark.skipif(not _has_gstreamer(), reason="needs PyGObject with GStreamer 1.x")
+def test_gstreamer_tracks_the_test_pattern(monkeypatch: pytest.MonkeyPatch, one_thread: None,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    gst_live = load_example("gstreamer_appsink", monkeypatch)
+    source = "videotestsrc num-buffers=4 pattern=ball ! video/x-raw,width=160,height=120"
+    assert gst_live.main(["--source", source, "--init", "60,45,40,30"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 4 and all(LINE.match(line) for line in lines)
+
+
 def _padded(image: np.ndarray, stride: int) -> bytes:
     """Rows of `image` (H, W, C) as bytes, each padded with 0xAB to `stride` bytes."""
     height = image.shape[0]
