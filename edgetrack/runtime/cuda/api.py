@@ -233,7 +233,9 @@ class Module:
     """A loaded PTX module; `function(name)` looks a kernel up (extern "C" names)."""
 
     def __init__(self, ptx: bytes) -> None:
-        self.module = drv("cuModuleLoadData", ptx)
+        # the driver reads a NUL-terminated image from a host pointer (NVRTC's PTX already ends with NUL)
+        image = np.frombuffer(ptx if ptx.endswith(b"\0") else ptx + b"\0", dtype=np.uint8)
+        self.module = drv("cuModuleLoadData", image.ctypes.data)
         self._functions: dict[str, Any] = {}
 
     def function(self, name: str) -> Any:
