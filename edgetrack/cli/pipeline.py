@@ -26,4 +26,5 @@ def run_cmd(
 
     cfg = load_config(PipelineConfig, file, [*sets, *([f"out={out_dir}"] if out_dir else [])])
     report = run_pipeline(cfg, announce=lambda line: out.print(f"[bold cyan]>[/bold cyan] {line}", highlight=False))
-    out.print(f"[green]report written to[/green] {report}")
+    if report is not None:  # None in torchrun's helper processes, which only train
+        out.print(f"[green]report written to[/green] {report}")

@@ -78,6 +78,7 @@ def run_compress(cfg: CompressConfig, out: str | Path, resume: bool = True) -> P
             save_model(student.eval().cpu(), out / "student", stage="compress", config=cfg.to_dict(),
                        parents={"teacher": teacher_sha}, metrics={"final_losses": losses},
                        plan={"stages": [list(s) for s in plan.stages], "init": cfg.init})
+        barrier(dist)  # no process returns before rank 0 has written the weights the next stage reads
         return out / "student"
     finally:
         cleanup(dist)

@@ -9,7 +9,7 @@ from typing import Any
 from edgetrack.artifacts import sha256_file, sha256_json
 from edgetrack.errors import EdgetrackError
 from edgetrack.pipeline.config import PipelineConfig
-from edgetrack.pipeline.stages import StageResult, folder_hash, run_stage
+from edgetrack.pipeline.stages import StageResult, folder_hash, is_main_process, run_stage, world_size
 
 Announce = Callable[[str], None]
 
@@ -21,7 +21,8 @@ def _compress(cfg: PipelineConfig, out: Path, say: Announce) -> StageResult:
         student = run_compress(cfg.compress, folder, resume=True)
         return sha256_file(student / "model.safetensors"), {"model": str(student)}
 
-    return run_stage("compress", out / "compress", cfg.compress.to_dict(), {}, body, say)
+    config = cfg.compress.to_dict() | {"world_size": world_size()}
+    return run_stage("compress", out / "compress", config, {}, body, say)
 
 
 def _finetune(cfg: PipelineConfig, out: Path, student: StageResult, say: Announce) -> StageResult:
@@ -35,6 +36,7 @@ def _finetune(cfg: PipelineConfig, out: Path, student: StageResult, say: Announc
         return sha256_file(model / "model.safetensors"), {"model": str(model)}
 
     config = {k: v for k, v in stage_cfg.to_dict().items() if k != "model"}  # the parent hash stands for it
+    config["world_size"] = world_size()
     return run_stage("finetune", out / "finetune", config, {"student": student.hash}, body, say)
 
 
@@ -156,8 +158,12 @@ def _bench(cfg: PipelineConfig, out: Path, models: dict[str, str], parents: dict
     return run_stage("bench", out / "bench", bc.to_dict() | {"models": sorted(models)}, parents, body, say)
 
 
-def run_pipeline(cfg: PipelineConfig, announce: Announce = print) -> Path:
-    """Run every configured stage in order and write OUT/report.md; return the report's path."""
+def run_pipeline(cfg: PipelineConfig, announce: Announce = print) -> Path | None:
+    """Run every configured stage in order and write OUT/report.md; return the report's path.
+
+    Under `torchrun` every process takes part in the training stages (compress, finetune); then the helper
+    processes return None and rank 0 alone calibrates, exports, builds, evaluates and reports.
+    """
     from edgetrack.pipeline.report import write_pipeline_report
 
     out = Path(cfg.out)
@@ -166,6 +172,8 @@ def run_pipeline(cfg: PipelineConfig, announce: Announce = print) -> Path:
     if cfg.finetune is not None:
         student = _finetune(cfg, out, student, announce)
         results.append(student)
+    if not is_main_process():
+        return None
     calib = _calibrate(cfg, out, student, announce) if cfg.calibrate is not None else None
     results += [calib] if calib else []
     export = _export(cfg, out, student, calib, announce)

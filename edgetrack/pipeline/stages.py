@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -54,6 +55,16 @@ def read_record(folder: Path) -> dict[str, Any] | None:
 StageFn = Callable[[Path], tuple[str, dict[str, Any]]]
 
 
+def is_main_process() -> bool:
+    """False in the helper processes of a `torchrun` launch (RANK > 0): they train, rank 0 records and reports."""
+    return int(os.environ.get("RANK", "0")) == 0
+
+
+def world_size() -> int:
+    """Processes in this launch (1 without torchrun); it sets the global batch, so it keys the training stages."""
+    return int(os.environ.get("WORLD_SIZE", "1"))
+
+
 def run_stage(name: str, folder: Path, config: Mapping[str, Any], parents: Mapping[str, str], body: StageFn,
               announce: Callable[[str], None] = print) -> StageResult:
     """Run `body` unless `folder` holds a record with the same key; either way return the stage's result."""
@@ -68,7 +79,8 @@ def run_stage(name: str, folder: Path, config: Mapping[str, Any], parents: Mappi
     start = time.perf_counter()
     out_hash, outputs = body(folder)
     seconds = time.perf_counter() - start
-    write_json(folder / STAGE_RECORD, {"stage": name, "key": key, "hash": out_hash, "outputs": outputs,
-                                       "seconds": seconds, "config": dict(config), "parents": dict(parents)})
+    if is_main_process():
+        write_json(folder / STAGE_RECORD, {"stage": name, "key": key, "hash": out_hash, "outputs": outputs,
+                                           "seconds": seconds, "config": dict(config), "parents": dict(parents)})
     announce(f"{name}: done in {seconds:.1f} s")
     return StageResult(name, folder, out_hash, outputs, seconds)

@@ -48,6 +48,7 @@ def run_train(cfg: TrainStageConfig, out: str | Path, resume: bool = True, stage
         if dist.is_main:
             save_model(model.eval().cpu(), out / "model", stage=stage, config=cfg.to_dict(),
                        parents={"init": parent}, metrics={"final_losses": losses})
+        barrier(dist)  # no process returns before rank 0 has written the weights the next stage reads
         return out / "model"
     finally:
         cleanup(dist)
