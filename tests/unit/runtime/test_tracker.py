@@ -184,3 +184,13 @@ def test_from_model_tracks_inside_the_frame() -> None:
         x, y, w, h = result.box
         assert 0 <= x and 0 <= y and w >= 10 and h >= 10 and x + w <= W + 1e-9 and y + h <= H + 1e-9
         assert 1e-4 <= result.score <= 1 - 1e-4
+
+
+def test_tracker_is_importable_from_the_package_root() -> None:
+    import edgetrack
+    from edgetrack.runtime.tracker import TrackResult as Result
+    from edgetrack.runtime.tracker import Tracker as RuntimeTracker
+
+    assert edgetrack.Tracker is RuntimeTracker and edgetrack.TrackResult is Result
+    with pytest.raises(AttributeError, match="no attribute 'Trackr'"):
+        edgetrack.Trackr  # noqa: B018
