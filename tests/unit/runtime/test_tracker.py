@@ -188,8 +188,8 @@ def test_from_model_tracks_inside_the_frame() -> None:
 
 def test_tracker_is_importable_from_the_package_root() -> None:
     import edgetrack
-    from edgetrack.runtime.tracker import TrackResult as Result
     from edgetrack.runtime.tracker import Tracker as RuntimeTracker
+    from edgetrack.runtime.tracker import TrackResult as Result
 
     assert edgetrack.Tracker is RuntimeTracker and edgetrack.TrackResult is Result
     with pytest.raises(AttributeError, match="no attribute 'Trackr'"):
