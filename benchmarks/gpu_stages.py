@@ -13,13 +13,13 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import time
 from collections.abc import Callable
 
 import numpy as np
 
 from benchmarks.results_md import append_result, markdown_table
 from edgetrack.data.crops import crop_and_resize, crop_geometry, normalize
+from edgetrack.eval.latency import time_calls
 from edgetrack.runtime.cuda import api
 from edgetrack.runtime.decode import decode, hann2d
 
@@ -27,14 +27,7 @@ MEAN, STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 
 
 def median_ms(fn: Callable[[], object], runs: int, warmup: int = 10) -> float:
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - start) * 1e3)
-    return statistics.median(times)
+    return statistics.median(time_calls(fn, runs, warmup))
 
 
 def crop_rows(args: argparse.Namespace, stream: api.Stream) -> list[list[object]]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import statistics
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -20,22 +19,12 @@ import torch
 from benchmarks.results_md import append_result, markdown_table
 from edgetrack.calibration.store import CalibrationSet
 from edgetrack.compress.student import make_student
+from edgetrack.eval.latency import time_calls
 from edgetrack.export.onnx_export import export_onnx
 from edgetrack.export.precision import to_int8
 from edgetrack.models import create_model
 from edgetrack.models.tracker import TrackerModel
 from edgetrack.runtime.backends.onnxruntime_backend import OnnxRuntimeBackend
-
-
-def time_it(fn: Callable[[], object], runs: int, warmup: int = 3) -> list[float]:
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - start) * 1e3)
-    return times
 
 
 def inputs_for(model: TrackerModel) -> dict[str, np.ndarray]:
@@ -86,7 +75,7 @@ def main() -> None:
                 runs.append(("onnxruntime int8", lambda r=r8, f=feeds: r.infer(f)))
             for runtime, fn in runs:
                 with torch.inference_mode():
-                    times = time_it(fn, args.runs)
+                    times = time_calls(fn, args.runs)
                 med = statistics.median(times)
                 p90 = float(np.percentile(times, 90))
                 base.setdefault(runtime, med if name == "teacher" else None)

@@ -13,7 +13,6 @@ gstreamer1.0-plugins-good`, or `pip install PyGObject` beside a system GStreamer
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from collections.abc import Sequence
@@ -21,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from edgetrack import Tracker
 
 Box = tuple[float, float, float, float]
 CHANNELS = {"RGB": 3, "BGR": 3, "RGBx": 4, "BGRx": 4, "RGBA": 4, "BGRA": 4, "xRGB": 4, "ARGB": 4}
@@ -101,19 +102,6 @@ def parse_box(text: str) -> Box:
 def centre_box(width: int, height: int) -> Box:
     """A box of a quarter of the frame's size in its centre (for the test pattern, when --init is not given)."""
     return width * 3 / 8, height * 3 / 8, width / 4, height / 4
-
-
-def load_tracker(model: str, backend: str = "auto", device: str = "cpu") -> Any:
-    """A Tracker for a model or export folder, or for a preset with bundled weights (`tiny`)."""
-    from edgetrack.runtime.tracker import Tracker
-
-    if Path(model).is_dir():
-        return Tracker.from_artifact(model, backend=backend, device=device)
-    if os.sep in model or "/" in model:
-        raise ExampleError(f"model folder not found: {model}")
-    from edgetrack.models.factory import create_model
-
-    return Tracker.from_model(create_model(model, pretrained=True), device=device)
 
 
 def sample_to_rgb(sample: Any) -> np.ndarray:
@@ -206,7 +194,7 @@ def track_pipeline(args: argparse.Namespace, Gst: Any) -> int:
         pipeline = Gst.parse_launch(description)
     except Exception as exc:  # noqa: BLE001 - GLib.Error: a missing element or a typo in the pipeline
         raise ExampleError(f"cannot build the pipeline '{description}': {exc}") from None
-    handler = FrameTracker(load_tracker(args.model, args.backend, args.device), init, args.max_frames)
+    handler = FrameTracker(Tracker.from_artifact(args.model, args.backend, args.device), init, args.max_frames)
     pipeline.get_by_name("sink").connect("new-sample", handler.on_sample)
     pipeline.set_state(Gst.State.PLAYING)
     try:

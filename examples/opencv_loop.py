@@ -20,6 +20,8 @@ from typing import Any
 import cv2
 import numpy as np
 
+from edgetrack import Tracker
+
 Box = tuple[float, float, float, float]
 GREEN, RED, WHITE = (40, 220, 40), (40, 40, 230), (255, 255, 255)  # BGR: drawing happens on OpenCV's frames
 
@@ -38,19 +40,6 @@ def parse_box(text: str) -> Box:
     if len(values) != 4 or values[2] <= 0 or values[3] <= 0:
         raise ExampleError(f"--init '{text}' is not a box; give x,y,w,h in pixels with w, h > 0, e.g. 120,80,40,60")
     return values[0], values[1], values[2], values[3]
-
-
-def load_tracker(model: str, backend: str = "auto", device: str = "cpu") -> Any:
-    """A Tracker for a model or export folder, or for a preset with bundled weights (`tiny`)."""
-    from edgetrack.runtime.tracker import Tracker
-
-    if Path(model).is_dir():
-        return Tracker.from_artifact(model, backend=backend, device=device)
-    if os.sep in model or "/" in model:
-        raise ExampleError(f"model folder not found: {model}")
-    from edgetrack.models.factory import create_model
-
-    return Tracker.from_model(create_model(model, pretrained=True), device=device)
 
 
 def open_capture(source: str) -> cv2.VideoCapture:
@@ -135,7 +124,7 @@ def run(args: argparse.Namespace) -> int:
     box = parse_box(args.init) if args.init else None
     cap = open_capture(args.source)  # before the model loads, so a wrong source fails at once
     try:
-        tracker = load_tracker(args.model, args.backend, args.device)
+        tracker = Tracker.from_artifact(args.model, args.backend, args.device)
     except BaseException:
         cap.release()
         raise

@@ -13,13 +13,13 @@ Needs a sourced ROS 2 (Humble or newer) with vision_msgs installed.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from edgetrack import Tracker
 
 try:
     import rclpy
@@ -97,26 +97,13 @@ def fill_detection(det: Any, hypothesis: Any, box: Sequence[float], score: float
     return det
 
 
-def load_tracker(model: str, backend: str = "auto", device: str = "cpu") -> Any:
-    """A Tracker for a model or export folder, or for a preset with bundled weights (`tiny`)."""
-    from edgetrack.runtime.tracker import Tracker
-
-    if Path(model).is_dir():
-        return Tracker.from_artifact(model, backend=backend, device=device)
-    if os.sep in model or "/" in model:
-        raise ValueError(f"model folder not found: {model}")
-    from edgetrack.models.factory import create_model
-
-    return Tracker.from_model(create_model(model, pretrained=True), device=device)
-
-
 class TrackerNode(Node):  # type: ignore[misc, valid-type]
     """Subscribes to `image` and `init_box`, publishes one Detection2D per tracked image on `detection`."""
 
     def __init__(self) -> None:
         super().__init__("edgetrack_tracker")
         model = self._param("model", "tiny")
-        self.tracker = load_tracker(model, self._param("backend", "auto"), self._param("device", "cpu"))
+        self.tracker = Tracker.from_artifact(model, self._param("backend", "auto"), self._param("device", "cpu"))
         self.pending = parse_init_box(self._param("init_box", ""))
         self.started = False
         self.publisher = self.create_publisher(Detection2D, "detection", 10)

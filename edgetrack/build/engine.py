@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import statistics
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -84,14 +82,10 @@ def check_engine(folder: Path, reference_onnx: Path, samples: list[dict[str, np.
 
 def engine_latency(engine: Any, inputs: dict[str, np.ndarray]) -> dict[str, float]:
     """Median and p90 ms of one `infer` (host copies included, as the tracker sees it)."""
-    for _ in range(LATENCY_WARMUP):
-        engine.infer(inputs)
-    times = []
-    for _ in range(LATENCY_RUNS):
-        start = time.perf_counter()
-        engine.infer(inputs)
-        times.append((time.perf_counter() - start) * 1e3)
-    return {"median": statistics.median(times), "p90": float(np.percentile(times, 90))}
+    from edgetrack.eval.latency import percentiles, time_calls
+
+    stats = percentiles(time_calls(lambda: engine.infer(inputs), LATENCY_RUNS, LATENCY_WARMUP))
+    return {"median": stats["p50"], "p90": stats["p90"]}
 
 
 def parity_samples(export_dir: Path, count: int = PARITY_SAMPLES) -> list[dict[str, np.ndarray]]:

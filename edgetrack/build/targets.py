@@ -8,13 +8,13 @@ one's own is a YAML file with the same fields, passed by path (`--target my-boar
 
 from __future__ import annotations
 
-import re
 from functools import cache
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from edgetrack.build.engine_script import version_tuple
 from edgetrack.config.base import FrozenConfig, build_config, read_yaml
 from edgetrack.errors import ConfigError
 from edgetrack.registry import Registry
@@ -25,15 +25,10 @@ PRECISIONS = ("fp32", "fp16", "int8")
 
 def parse_version(text: str) -> tuple[int, ...]:
     """'10.3.0.30' -> (10, 3, 0, 30); leading numeric parts only ('10.3.0.post1' -> (10, 3, 0))."""
-    parts = []
-    for piece in str(text).split("."):
-        match = re.match(r"\d+", piece)
-        if match is None:
-            break
-        parts.append(int(match.group()))
+    parts = version_tuple(text)  # the bundle script's own parser, so both sides compare versions alike
     if not parts:
         raise ConfigError(f"'{text}' is not a version number (expected e.g. 10.3)")
-    return tuple(parts)
+    return parts
 
 
 class VersionRange(FrozenConfig):

@@ -52,15 +52,16 @@ def bench(
     json_out: bool = typer.Option(False, "--json", help="Print JSON (one object per artifact) instead of a table."),
 ) -> None:
     """Time `Tracker.track` on synthetic frames: p50/p90/p99, FPS, pre/infer/post and peak resident memory."""
-    from edgetrack.cli.track import open_tracker
     from edgetrack.eval.latency import bench_frames, measure_latency
+    from edgetrack.runtime.tracker import Tracker
 
     frames = bench_frames()
     reports = []
     for artifact in artifacts:
         if not json_out:
             err.print(f"timing {artifact} ({warmup} + {runs} frames)", highlight=False)
-        report = measure_latency(lambda a=artifact: open_tracker(a, backend, device), artifact, runs, warmup, frames)
+        load = lambda a=artifact: Tracker.from_artifact(a, backend, device)  # noqa: E731
+        report = measure_latency(load, artifact, runs, warmup, frames)
         reports.append(report.to_dict())
     rows = ratios(reports)
     if json_out:

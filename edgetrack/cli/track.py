@@ -30,23 +30,6 @@ def parse_box(text: str) -> tuple[float, float, float, float]:
     return values  # type: ignore[return-value]
 
 
-def open_tracker(model: str, backend: str = "auto", device: str = "cpu") -> Any:
-    """A Tracker for a model folder, an export folder, or a preset with bundled weights (e.g. `tiny`)."""
-    from edgetrack.runtime.tracker import Tracker
-
-    path = Path(model)
-    if path.is_dir():
-        return Tracker.from_artifact(path, backend=backend, device=device)
-    if "/" in model or "\\" in model or path.suffix:
-        raise ArtifactError(f"model folder not found: {model}; pass a model or export folder, or a preset name")
-    if backend not in ("auto", "torch"):
-        raise ArtifactError(f"preset '{model}' runs on the torch backend; for {backend}, export it first "
-                            f"(edgetrack export {model} --out DIR) and pass DIR")
-    from edgetrack.models.factory import create_model
-
-    return Tracker.from_model(create_model(model, pretrained=True), device=device)
-
-
 class ResultsFile:
     """Per-frame results: `.txt` one `x,y,w,h` line per source frame, `.jsonl` one JSON object per frame.
 
@@ -163,7 +146,9 @@ def track(
     from edgetrack.runtime.video import Display, VideoSink, open_source, track_frames
 
     box = parse_box(init)
-    tracker = open_tracker(model, backend, device)
+    from edgetrack.runtime.tracker import Tracker
+
+    tracker = Tracker.from_artifact(model, backend, device)
     stats = Stats()
     with open_source(source) as src:
         sink = VideoSink(out_video, out_fps or src.fps or 30.0) if out_video else None

@@ -35,16 +35,10 @@ def benchmark_sequences(bench: Benchmark, data_root: str | Path | None) -> Seque
 
 
 def load_tracker(model: str, device: str = "cpu") -> Any:
-    """A Tracker for a model folder, an exported artifact, or a preset with bundled weights."""
+    """A Tracker for a model, export or build folder, or a preset with bundled weights."""
     from edgetrack.runtime.tracker import Tracker
 
-    path = Path(model)
-    if path.is_dir() and (path / "io_spec.json").is_file() and hasattr(Tracker, "from_artifact"):
-        return Tracker.from_artifact(path)
-    from edgetrack.models.factory import create_model, is_model_folder
-
-    net = create_model(model) if is_model_folder(model) else create_model(model, pretrained=True)
-    return Tracker.from_model(net, device=device)
+    return Tracker.from_artifact(model, device=device)
 
 
 def track_sequence(tracker: Any, seq: Sequence) -> tuple[np.ndarray, np.ndarray]:

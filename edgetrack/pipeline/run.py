@@ -143,16 +143,16 @@ def _eval(cfg: PipelineConfig, out: Path, models: dict[str, str], parents: dict[
 
 def _bench(cfg: PipelineConfig, out: Path, models: dict[str, str], parents: dict[str, str],
            say: Announce) -> StageResult:
-    from edgetrack.cli.track import open_tracker
     from edgetrack.eval.latency import bench_frames, measure_latency
+    from edgetrack.runtime.tracker import Tracker
 
     bc = cfg.bench
     assert bc is not None
 
     def body(folder: Path) -> tuple[str, dict[str, Any]]:
         frames = bench_frames()
-        rows = {label: measure_latency(lambda m=model: open_tracker(m), label, bc.runs, bc.warmup, frames).to_dict()
-                for label, model in models.items()}
+        rows = {label: measure_latency(lambda m=model: Tracker.from_artifact(m), label, bc.runs, bc.warmup,
+                                       frames).to_dict() for label, model in models.items()}
         return sha256_json(rows), {"latency": rows}
 
     return run_stage("bench", out / "bench", bc.to_dict() | {"models": sorted(models)}, parents, body, say)

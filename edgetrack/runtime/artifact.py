@@ -28,7 +28,8 @@ def open_backend(folder: Path, backend: str = "auto", device: str = "cpu") -> tu
     Runtime for exported models, then torch.
     """
     if not folder.is_dir():
-        raise ArtifactError(f"artifact folder not found: {folder}")
+        raise ArtifactError(f"artifact folder not found: {folder}; pass a model, export or build folder, "
+                            "or a preset name with bundled weights (tiny)")
     onnx = onnx_file(folder)
     has_torch = (folder / "model.safetensors").is_file()
     has_engine = (folder / ENGINE).is_file()

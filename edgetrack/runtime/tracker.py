@@ -29,7 +29,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from edgetrack.data.crops import CLIP_MARGIN, clip_box, crop_geometry, map_box_back, preprocess
-from edgetrack.errors import TrackingError
+from edgetrack.errors import ArtifactError, TrackingError
 from edgetrack.runtime.backends.base import Backend
 from edgetrack.runtime.decode import decode, hann2d
 from edgetrack.runtime.spec import ProcessingSpec
@@ -76,6 +76,11 @@ def _check_box(box: Sequence[float] | np.ndarray, width: int, height: int) -> np
     return b
 
 
+def _looks_like_preset(text: str) -> bool:
+    """A bare name like `tiny` (no folder separator, no file suffix) rather than a path."""
+    return "/" not in text and "\\" not in text and not Path(text).suffix
+
+
 class Tracker:
     """`initialize(frame, box)` once, then `track(frame) -> TrackResult` per frame; any `Backend`."""
 
@@ -95,14 +100,24 @@ class Tracker:
         return cls(TorchBackend(model, device=device), ProcessingSpec.from_model_config(model.cfg))
 
     @classmethod
-    def from_artifact(cls, folder: str | Path, backend: str = "auto", device: str = "cpu") -> Tracker:
-        """A tracker for an artifact folder: an exported ONNX model (io_spec.json) or a torch model folder.
+    def from_artifact(cls, artifact: str | Path, backend: str = "auto", device: str = "cpu") -> Tracker:
+        """A tracker for an artifact: a TensorRT engine, exported ONNX or torch model folder, or the name of a
+        preset with bundled weights (`tiny`, torch backend).
 
-        `backend="auto"` picks ONNX Runtime for an exported model when installed, else torch for a model folder.
+        `backend="auto"` picks TensorRT for an engine folder where it can run, ONNX Runtime for an exported
+        model, else torch for a model folder.
         """
         from edgetrack.runtime.artifact import open_backend
 
-        runner, spec = open_backend(Path(folder), backend, device)
+        path = Path(artifact)
+        if not path.is_dir() and _looks_like_preset(str(artifact)):
+            if backend not in ("auto", "torch"):
+                raise ArtifactError(f"preset '{artifact}' runs on the torch backend; for {backend}, export it first "
+                                    f"(edgetrack export {artifact} --out DIR) and pass DIR")
+            from edgetrack.models.factory import create_model
+
+            return cls.from_model(create_model(str(artifact), pretrained=True), device=device)
+        runner, spec = open_backend(path, backend, device)
         return cls(runner, spec)
 
     @property

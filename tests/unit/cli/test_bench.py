@@ -25,7 +25,7 @@ def test_bench_json_compares_two_artifacts(tmp_path, micro_model, capsys) -> Non
 
 def test_bench_missing_artifact_is_one_clear_error(tmp_path, capsys) -> None:
     assert run(["bench", str(tmp_path / "nope" / "model")]) == 2
-    assert "model folder not found" in capsys.readouterr().err
+    assert "artifact folder not found" in capsys.readouterr().err
 
 
 def test_bench_help_explains_the_options(capsys) -> None:
