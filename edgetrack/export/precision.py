@@ -8,6 +8,7 @@ the head's sigmoid outputs stay in floating point.
 from __future__ import annotations
 
 import importlib.util
+import logging
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -74,10 +75,18 @@ def to_int8(src: Path, dst: Path, calib: CalibrationSet, backend: str | None = N
         from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
     except ImportError:
         raise MissingDependencyError("onnxruntime", "onnx", "INT8 quantisation") from None
-    quantize_static(str(src), str(dst), _Reader(calib), quant_format=QuantFormat.QDQ, per_channel=True,
-                    activation_type=QuantType.QInt8, weight_type=QuantType.QInt8, op_types_to_quantize=list(INT8_OPS),
-                    calibrate_method=CalibrationMethod.MinMax,
-                    extra_options={"ActivationSymmetric": True, "WeightSymmetric": True})
+    root = logging.getLogger()
+    level = root.level
+    # quantize_static logs a generic "consider pre-processing" hint on the root logger for every model; the graph
+    # here is already simplified by onnxslim, so the hint is noise in every export's output
+    root.setLevel(max(level, logging.ERROR))
+    try:
+        quantize_static(str(src), str(dst), _Reader(calib), quant_format=QuantFormat.QDQ, per_channel=True,
+                        activation_type=QuantType.QInt8, weight_type=QuantType.QInt8,
+                        op_types_to_quantize=list(INT8_OPS), calibrate_method=CalibrationMethod.MinMax,
+                        extra_options={"ActivationSymmetric": True, "WeightSymmetric": True})
+    finally:
+        root.setLevel(level)
     return dst
 
 
