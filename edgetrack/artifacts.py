@@ -20,6 +20,23 @@ from edgetrack.errors import ArtifactError
 MANIFEST = "manifest.json"
 
 
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _current_umask()
+
+
+def publish(path: str | Path, directory: bool = False) -> None:
+    """Give a file or folder made by `tempfile` (private, 0600/0700) the permissions of a normal one.
+
+    Artifacts are shared and copied to devices: a bundle that only its builder can read is a trap.
+    """
+    os.chmod(path, (0o777 if directory else 0o666) & ~_UMASK)
+
+
 def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as f:
@@ -63,6 +80,7 @@ def write_json(path: str | Path, data: Any) -> None:
     with os.fdopen(fd, "w") as f:
         json.dump(data, f, indent=2, sort_keys=True, default=str)
         f.write("\n")
+    publish(tmp)
     os.replace(tmp, path)
 
 
@@ -87,6 +105,7 @@ def atomic_folder(target: str | Path, overwrite: bool = True) -> Iterator[Path]:
         raise ArtifactError(f"{target} exists; pass --overwrite or choose another --out")
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    publish(tmp, directory=True)
     try:
         yield tmp
     except BaseException:

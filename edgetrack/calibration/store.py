@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from edgetrack.artifacts import publish
 from edgetrack.errors import ArtifactError
 
 META_KEY = "__meta__"
@@ -44,6 +45,7 @@ class CalibrationSet:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".npz", dir=path.parent)
         os.close(fd)
         np.savez(tmp, **self.arrays, **{META_KEY: np.array(json.dumps(meta))})
+        publish(tmp)
         os.replace(tmp, path)
         self.meta = meta
         return path

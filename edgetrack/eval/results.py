@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import ArrayLike
 
+from edgetrack.artifacts import publish
 from edgetrack.errors import DataError
 
 _SEPARATORS = re.compile(r"[,\s]+")
@@ -49,6 +50,7 @@ def _atomic_write_text(path: Path, text: str) -> None:
             f.write(text)
             f.flush()
             os.fsync(f.fileno())
+        publish(tmp)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

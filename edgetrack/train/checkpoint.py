@@ -9,6 +9,7 @@ from typing import Any
 
 import torch
 
+from edgetrack.artifacts import publish
 from edgetrack.errors import CheckpointError
 
 NAME = "checkpoint.pt"
@@ -20,6 +21,7 @@ def save_training_state(folder: Path, state: dict[str, Any]) -> Path:
     fd, tmp = tempfile.mkstemp(prefix=f".{NAME}.", dir=folder)
     os.close(fd)
     torch.save(state, tmp)
+    publish(tmp)
     target = folder / NAME
     os.replace(tmp, target)
     return target

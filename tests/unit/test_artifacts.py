@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+import os
+import stat
+
+import pytest
+
+from edgetrack.artifacts import atomic_folder, write_json
+
+
+@pytest.fixture
+def umask_022():
+    old = os.umask(0o022)
+    yield
+    os.umask(old)
+
+
+def _mode(path) -> int:
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+def test_atomic_writes_get_normal_permissions_not_tempfile_ones(tmp_path, umask_022, monkeypatch) -> None:
+    import edgetrack.artifacts as artifacts
+
+    monkeypatch.setattr(artifacts, "_UMASK", 0o022)
+    with atomic_folder(tmp_path / "bundle") as folder:
+        write_json(folder / "manifest.json", {"a": 1})
+    assert _mode(tmp_path / "bundle") == 0o755
+    assert _mode(tmp_path / "bundle" / "manifest.json") == 0o644
+
+
+def test_failed_atomic_folder_leaves_nothing(tmp_path) -> None:
+    with pytest.raises(RuntimeError), atomic_folder(tmp_path / "x") as folder:
+        (folder / "half").write_text("written")
+        raise RuntimeError("interrupted")
+    assert list(tmp_path.iterdir()) == []
