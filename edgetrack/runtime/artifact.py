@@ -49,10 +49,10 @@ def open_backend(folder: Path, backend: str = "auto", device: str = "cpu") -> tu
         if not has_torch:
             raise ArtifactError(f"{folder} holds no torch weights (model.safetensors) for the torch backend")
         from edgetrack.models.factory import create_model
-        from edgetrack.runtime.backends.torch_backend import TorchBackend
+        from edgetrack.runtime.backends.torch_backend import make_torch_backend
 
         model = create_model(folder)
-        return TorchBackend(model, device=device), ProcessingSpec.from_model_config(model.cfg)
+        return make_torch_backend(model, device=device), ProcessingSpec.from_model_config(model.cfg)
     get_backend(backend)  # unknown names raise with a suggestion
     raise ArtifactError(f"backend '{backend}' cannot open {folder}: it needs a built engine (edgetrack build)")
 

@@ -95,9 +95,9 @@ class Tracker:
     @classmethod
     def from_model(cls, model: Any, device: str = "cpu") -> Tracker:
         """A tracker running a torch `TrackerModel` (its `cfg` gives the processing constants)."""
-        from edgetrack.runtime.backends.torch_backend import TorchBackend
+        from edgetrack.runtime.backends.torch_backend import make_torch_backend
 
-        return cls(TorchBackend(model, device=device), ProcessingSpec.from_model_config(model.cfg))
+        return cls(make_torch_backend(model, device=device), ProcessingSpec.from_model_config(model.cfg))
 
     @classmethod
     def from_artifact(cls, artifact: str | Path, backend: str = "auto", device: str = "cpu") -> Tracker:
