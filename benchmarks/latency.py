@@ -8,6 +8,7 @@ Random weights: speed does not depend on the values. Median and p90 ms, FPS, and
 from __future__ import annotations
 
 import argparse
+import copy
 import statistics
 import tempfile
 from collections.abc import Callable
@@ -54,7 +55,12 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=0, help="intra-op threads (0: all cores)")
     parser.add_argument("--int8", action="store_true", help="also time INT8 Q/DQ models (ONNX Runtime)")
     parser.add_argument("--no-torch", action="store_true", help="skip the torch (eager) timings")
+    parser.add_argument("--device", default="cpu", help="cuda: time torch fp32 and fp16 on the GPU instead "
+                        "(synchronised per call; no ONNX Runtime)")
     args = parser.parse_args()
+    if args.device.startswith("cuda"):
+        gpu_main(args)
+        return
     if args.threads:
         torch.set_num_threads(args.threads)
     rows, base = [], {}
@@ -87,6 +93,46 @@ def main() -> None:
     append_result(f"Latency, batch 1, teacher {args.teacher} vs students (random weights)", header, rows,
                   notes=f"{args.runs} timed runs after 3 warm-up runs; threads: {args.threads or 'all'}; "
                         "speed-up is against the teacher in the same runtime, measured in this run.")
+
+
+def gpu_runs(model: TrackerModel, feeds: dict[str, np.ndarray], device: str) -> list[tuple[str, Callable]]:
+    """torch fp32 and fp16 forward passes on the GPU, each ending in a synchronise so the time is the GPU's."""
+    runs: list[tuple[str, Callable[[], object]]] = []
+    for label, dtype in (("torch-cuda fp32", torch.float32), ("torch-cuda fp16", torch.float16)):
+        m = copy.deepcopy(model).to(device=device, dtype=dtype)  # one copy per dtype: .to() works in place
+        tz, tx = (torch.from_numpy(feeds[k]).to(device=device, dtype=dtype) for k in ("template", "search"))
+
+        def step(m: TrackerModel = m, a: torch.Tensor = tz, b: torch.Tensor = tx) -> None:
+            m(a, b)
+            torch.cuda.synchronize()
+
+        runs.append((label, step))
+        with torch.inference_mode():
+            time_calls(step, 1)  # first fp16 call compiles kernels; keep it out of the next runtime's warm-up
+    return runs
+
+
+def gpu_main(args: argparse.Namespace) -> None:
+    """Teacher vs students on the GPU in torch, fp32 and fp16; appended to RESULTS.md with the GPU named."""
+    torch.manual_seed(0)
+    teacher = create_model(args.teacher).eval()
+    models = [("teacher", teacher)] + [(f"student-{n}", make_student(teacher, n).eval()) for n in args.layers]
+    rows, base = [], {}
+    for name, model in models:
+        feeds = inputs_for(model)
+        for runtime, fn in gpu_runs(model, feeds, args.device):
+            with torch.inference_mode():
+                times = time_calls(fn, args.runs, warmup=10)
+            med, p90 = statistics.median(times), float(np.percentile(times, 90))
+            base.setdefault(runtime, med if name == "teacher" else None)
+            rows.append([f"{name} ({runtime})", med, p90, 1e3 / med, base[runtime] / med if base[runtime] else 1.0])
+            print(f"{name:12s} {runtime:18s} median {med:8.2f} ms  p90 {p90:8.2f} ms")
+    header = ["variant", "median ms", "p90 ms", "FPS", "speed-up vs teacher"]
+    print(markdown_table(header, rows))
+    gpu = torch.cuda.get_device_name(torch.device(args.device))
+    append_result(f"GPU latency, batch 1, teacher {args.teacher} vs students on {gpu} (random weights)", header,
+                  rows, notes=f"Device: {gpu}, torch {torch.__version__}. {args.runs} timed forward passes after 10 "
+                              "warm-up ones, each followed by torch.cuda.synchronize(); eager mode, no CUDA graphs.")
 
 
 if __name__ == "__main__":
