@@ -24,7 +24,7 @@ class DataConfig(FrozenConfig):
 
 
 class CompressConfig(FrozenConfig):
-    """CompressTracker defaults (REFERENCE 4): 4-block student, progressive replacement, 500 epochs."""
+    """CompressTracker defaults (the CompressTracker paper): 4-block student, progressive replacement, 500 epochs."""
 
     teacher: str = "ostrack256"
     teacher_weights: str | None = None

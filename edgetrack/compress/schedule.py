@@ -11,7 +11,7 @@ from edgetrack.errors import ConfigError
 
 
 class ScheduleConfig(FrozenConfig):
-    """CompressTracker's progressive schedule (REFERENCE 4) or a fixed probability."""
+    """CompressTracker's progressive schedule (the CompressTracker paper) or a fixed probability."""
 
     mode: Literal["progressive", "fixed"] = "progressive"
     p_init: float = 0.5

@@ -17,7 +17,7 @@ Method = Literal["replacement", "distill", "naive"]
 
 
 class LossWeights(FrozenConfig):
-    """REFERENCE 3-4: track = focal + 2 GIoU + 5 L1; prediction guidance 2 GIoU + 5 L1; features x0.2."""
+    """CompressTracker's weights: track = focal + 2 GIoU + 5 L1; prediction guidance 2 GIoU + 5 L1; features x0.2."""
 
     focal: float = 1.0
     giou: float = 2.0

@@ -1,4 +1,4 @@
-"""The one crop shared by training pairs, calibration samples and the runtime (REFERENCE 1, 2).
+"""The one crop shared by training pairs, calibration samples and the runtime (OSTrack's model and inference).
 
 Geometry follows OSTrack's `sample_target`: a square of side `ceil(sqrt(w*h) * factor)` centred on the box
 centre, integer origin `round(centre - side/2)` (Python round), zero outside the image, resized to
@@ -26,7 +26,7 @@ import numpy as np
 
 from edgetrack.errors import TrackingError
 
-#: OSTrack's clipping margin (REFERENCE 2 step 5), in frame pixels
+#: OSTrack's clipping margin (OSTrack's inference step 5), in frame pixels
 CLIP_MARGIN = 10
 
 
@@ -34,7 +34,7 @@ CLIP_MARGIN = 10
 class Crop:
     """A square crop of `side` frame pixels with integer origin (x1, y1), resized to `out_size`.
 
-    (cx, cy) is the centre of the box the crop was taken around; the map-back of REFERENCE 2 step 4 uses it.
+    (cx, cy) is the centre of the box the crop was taken around; the map-back of OSTrack's inference step 4 uses it.
     """
 
     side: int
@@ -136,7 +136,7 @@ def preprocess(frame: np.ndarray, box_xywh: Sequence[float] | np.ndarray, factor
 
 
 def map_box_back(box_norm_cxcywh: Sequence[float] | np.ndarray, crop: Crop) -> np.ndarray:
-    """Normalised (cx, cy, w, h) in the crop -> (x, y, w, h) in frame pixels (REFERENCE 2 step 4).
+    """Normalised (cx, cy, w, h) in the crop -> (x, y, w, h) in frame pixels (OSTrack's inference step 4).
 
     As OSTrack, the crop is taken to be centred on (crop.cx, crop.cy); the integer origin (crop.x1, crop.y1)
     differs from `centre - side/2` by at most half a frame pixel.
@@ -151,7 +151,7 @@ def map_box_back(box_norm_cxcywh: Sequence[float] | np.ndarray, crop: Crop) -> n
 
 
 def clip_box(box_xywh: Sequence[float] | np.ndarray, width: int, height: int, margin: int = CLIP_MARGIN) -> np.ndarray:
-    """Clip (x, y, w, h) to a width x height frame, keeping `margin` pixels inside (REFERENCE 2 step 5)."""
+    """Clip (x, y, w, h) to a width x height frame, keeping `margin` pixels inside (OSTrack's inference step 5)."""
     x, y, w, h = np.asarray(box_xywh, dtype=np.float64).reshape(4)
     x1 = min(max(0.0, x), width - margin)
     x2 = max(min(float(width), x + w), margin)

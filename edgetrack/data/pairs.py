@@ -1,4 +1,4 @@
-"""Training pairs (REFERENCE 3): template and search crops from one sequence, jitter, augmentation, labels.
+"""Training pairs as OSTrack trains: template and search crops from one sequence, jitter, augmentation, labels.
 
 Each sample is generated from its index alone (a numpy Generator seeded with (seed, index)), so a pair
 dataset gives the same data in any worker, on any rank and after any resume.
@@ -112,7 +112,7 @@ class PairDataset(Dataset):
         crop = crop_geometry(box, factor, size)
         image = crop_and_resize(seq.frame(frame), crop)
         gt = seq.boxes[frame]
-        # relative to the crop centre, the exact inverse of the runtime's map-back (REFERENCE 2 step 4)
+        # relative to the crop centre, the exact inverse of the runtime's map-back (OSTrack's inference step 4)
         rf = crop.resize_factor
         cx = size / 2 + (gt[0] + gt[2] / 2 - crop.cx) * rf
         cy = size / 2 + (gt[1] + gt[3] / 2 - crop.cy) * rf

@@ -17,7 +17,7 @@ OPSET = 17
 
 
 def hann_window(n: int) -> Tensor:
-    """(1, 1, n, n) outer product of 0.5 * (1 - cos(2 pi k / (n + 1))), k = 1..n (REFERENCE 2)."""
+    """(1, 1, n, n) outer product of 0.5 * (1 - cos(2 pi k / (n + 1))), k = 1..n (OSTrack's inference)."""
     k = torch.arange(1, n + 1, dtype=torch.float64)
     w = 0.5 * (1 - torch.cos(2 * torch.pi * k / (n + 1)))
     return (w[:, None] * w[None, :]).float()[None, None]

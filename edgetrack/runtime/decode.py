@@ -1,4 +1,4 @@
-"""Numpy reference decode of the head's maps (REFERENCE 1 "Decode", REFERENCE 2 step 3).
+"""Numpy reference decode of the head's maps (OSTrack's head decode, inference step 3).
 
 The runtime decodes here and only here; `edgetrack.runtime.decode_torch` is the batched torch twin used by
 training losses and the in-graph export, with the same arithmetic.

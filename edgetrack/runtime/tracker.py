@@ -1,4 +1,4 @@
-"""The tracking loop of REFERENCE 2: fixed template, search crop around the previous box, decode, map back, clip.
+"""OSTrack's tracking loop: fixed template, search crop around the previous box, decode, map back, clip.
 
 Frames are RGB, (H, W, 3). Accepted and converted:
 

@@ -1,4 +1,4 @@
-"""Training settings shared by `train`, `compress` and `finetune` (defaults from REFERENCE 3-4)."""
+"""Training settings shared by `train`, `compress` and `finetune` (defaults: OSTrack's and CompressTracker's)."""
 
 from __future__ import annotations
 

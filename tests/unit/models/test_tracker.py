@@ -25,7 +25,7 @@ def test_ostrack256_size_and_output_shapes() -> None:
     model = create_model("ostrack256")
     n = count_parameters(model)
     assert n + 768 + 197 * 768 == OSTRACK256_RELEASED_PARAMS
-    assert abs(n / 1e6 - 92.5) / 92.5 < 0.01  # REFERENCE: ~92.5M
+    assert abs(n / 1e6 - 92.5) / 92.5 < 0.01  # OSTrack-256 holds about 92.5M values
     with torch.no_grad():
         out = model(torch.randn(2, 3, 128, 128), torch.randn(2, 3, 256, 256))
     assert out.score_map.shape == (2, 1, 16, 16)

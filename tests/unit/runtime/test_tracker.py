@@ -1,4 +1,4 @@
-"""The tracking loop against a fake backend with hand-made maps (REFERENCE 2 steps 3-5), input checks, torch."""
+"""The tracking loop against a fake backend with hand-made maps (OSTrack's inference steps 3-5), input checks, torch."""
 
 from __future__ import annotations
 
