@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from edgetrack.build.engine_info import ENGINE
 from edgetrack.errors import ArtifactError
 from edgetrack.runtime.backends.base import Backend, get_backend
 from edgetrack.runtime.spec import ProcessingSpec
 
 ONNX_NAMES = ("model.onnx", "model.fp32.onnx")
-#: the plan's file name in an engine folder; equals `edgetrack.build.engine_info.ENGINE` (a test checks), kept
-#: here so that opening ONNX and torch folders never imports the build package
-ENGINE = "model.engine"
 
 
 def onnx_file(folder: Path) -> Path | None:

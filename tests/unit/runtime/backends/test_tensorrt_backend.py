@@ -50,12 +50,6 @@ def test_registered_and_lazy() -> None:
     assert TensorRTBackend.name == "tensorrt"
 
 
-def test_engine_file_name_matches_the_build_package() -> None:
-    from edgetrack.build.engine_info import ENGINE
-
-    assert artifact.ENGINE == ENGINE
-
-
 @needs_no_trt
 def test_not_available_without_tensorrt() -> None:
     assert TensorRTBackend.is_available() is False
