@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from collections.abc import Sequence as SequenceABC
@@ -39,14 +40,14 @@ class Dataset(SequenceABC[Sequence]):
         self._positions: dict[str, int] | None = None
         self._cache: OrderedDict[str, Sequence] = OrderedDict()
 
-    # --- to be provided by readers
+    # --- to be provided by readers (abstract: a reader missing one cannot be instantiated)
+    @abstractmethod
     def _list(self) -> list[str]:
         """Names of the split's sequences, in a stable order."""
-        raise NotImplementedError
 
+    @abstractmethod
     def _load(self, name: str) -> Sequence:
         """Read one sequence's annotations."""
-        raise NotImplementedError
 
     # --- public interface
     def names(self) -> list[str]:
