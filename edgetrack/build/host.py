@@ -26,13 +26,10 @@ class Host:
 
 def tensorrt_version() -> tuple[str | None, str]:
     """(installed TensorRT version or None, reason when None); importing stub wheels fails and counts as missing."""
-    if importlib.util.find_spec("tensorrt") is None:
-        return None, "the tensorrt package is not installed"
-    try:
-        trt = importlib.import_module("tensorrt")
-    except (ImportError, OSError, RuntimeError) as err:  # placeholder wheels and missing libnvinfer land here
-        return None, f"tensorrt does not import ({str(err).splitlines()[0] if str(err) else type(err).__name__})"
-    return str(trt.__version__), ""
+    from edgetrack.runtime.backends.tensorrt_backend import import_tensorrt
+
+    trt, why = import_tensorrt()
+    return (str(trt.__version__), "") if trt is not None else (None, why)
 
 
 def first_gpu() -> tuple[Gpu | None, str]:

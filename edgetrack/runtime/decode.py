@@ -58,3 +58,16 @@ def decode(score_map: np.ndarray, size_map: np.ndarray, offset_map: np.ndarray,
     if not np.all(np.isfinite(box)):
         raise TrackingError(f"size/offset maps are not finite at the peak (cell {iy}, {ix}); model output is broken")
     return box, float(score[iy, ix]), (int(iy), int(ix))
+
+
+def decode_outputs(out: dict[str, np.ndarray], window: np.ndarray | None, source: str = "backend"
+                   ) -> tuple[np.ndarray, float]:
+    """A backend's outputs -> (normalised (cx, cy, w, h), raw score): decode raw maps, or take the box and score
+    of a model exported with the post-process in the graph."""
+    if "box" in out and "score" in out:
+        return np.asarray(out["box"], dtype=np.float64).reshape(4), float(np.asarray(out["score"]).reshape(-1)[0])
+    missing = [k for k in ("score_map", "size_map", "offset_map") if k not in out]
+    if missing:
+        raise TrackingError(f"{source} returned no {missing}; got {sorted(out)}")
+    box, score, _ = decode(out["score_map"], out["size_map"], out["offset_map"], window)
+    return box, score

@@ -39,10 +39,11 @@ def crop_and_resize_torch(frame: Tensor, crop: Crop) -> Tensor:
     return row_blend(ys0) * wy0[:, None, None] + row_blend(ys1) * wy1[:, None, None]
 
 
-def normalize_torch(crop_float: Tensor, mean: Sequence[float], std: Sequence[float]) -> Tensor:
+def normalize_torch(crop_float: Tensor, mean: Sequence[float] | Tensor, std: Sequence[float] | Tensor) -> Tensor:
     """(H, W, 3) RGB on the 0-255 scale -> (3, H, W) float32 `(x/255 - mean)/std`."""
-    m = torch.tensor(list(mean), dtype=torch.float32, device=crop_float.device)[:, None, None]
-    s = torch.tensor(list(std), dtype=torch.float32, device=crop_float.device)[:, None, None]
+    # as_tensor: a caller that passes tensors already on the device (a per-frame loop) pays no copy here
+    m = torch.as_tensor(mean, dtype=torch.float32, device=crop_float.device).view(-1, 1, 1)
+    s = torch.as_tensor(std, dtype=torch.float32, device=crop_float.device).view(-1, 1, 1)
     return (crop_float.permute(2, 0, 1) / 255.0 - m) / s
 
 

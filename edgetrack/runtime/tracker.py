@@ -31,7 +31,7 @@ import numpy as np
 from edgetrack.data.crops import CLIP_MARGIN, clip_box, crop_geometry, map_box_back, preprocess
 from edgetrack.errors import ArtifactError, TrackingError
 from edgetrack.runtime.backends.base import Backend
-from edgetrack.runtime.decode import decode, hann2d
+from edgetrack.runtime.decode import decode_outputs, hann2d
 from edgetrack.runtime.spec import ProcessingSpec
 
 
@@ -172,11 +172,4 @@ class Tracker:
         return {"template": self._template, "search": search}  # type: ignore[dict-item]
 
     def _decode(self, out: dict[str, np.ndarray]) -> tuple[np.ndarray, float]:
-        """Decode raw maps, or take the box and score of a model exported with the post-process in the graph."""
-        if "box" in out and "score" in out:
-            return np.asarray(out["box"], dtype=np.float64).reshape(4), float(np.asarray(out["score"]).reshape(-1)[0])
-        missing = [k for k in ("score_map", "size_map", "offset_map") if k not in out]
-        if missing:
-            raise TrackingError(f"backend '{self.backend.name}' returned no {missing}; got {sorted(out)}")
-        box_norm, score, _ = decode(out["score_map"], out["size_map"], out["offset_map"], self.window)
-        return box_norm, score
+        return decode_outputs(out, self.window, f"backend '{self.backend.name}'")

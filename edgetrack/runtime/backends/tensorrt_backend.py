@@ -29,13 +29,12 @@ from edgetrack.config.base import build_config
 from edgetrack.data.crops import Crop, crop_and_resize, normalize
 from edgetrack.errors import ArtifactError, ConfigError, EdgetrackError, MissingDependencyError, TrackingError
 from edgetrack.runtime.backends.base import Backend
-from edgetrack.runtime.decode import decode, hann2d
+from edgetrack.runtime.decode import decode_outputs, hann2d
 
 if TYPE_CHECKING:
     from edgetrack.export.spec import IOSpec
 
 MAPS = ("score_map", "size_map", "offset_map")
-FUSED = ("box", "score")
 
 
 def import_tensorrt() -> tuple[Any | None, str]:
@@ -247,10 +246,7 @@ class TensorRTBackend(Backend):
         if self._dec is not None:
             return self._dec.result()
         out = {k: v.astype(np.float32, copy=False) for k, v in self._download_outputs().items()}
-        if all(k in out for k in FUSED):
-            return out["box"].astype(np.float64).reshape(4), float(out["score"].reshape(-1)[0])
-        box, score, _ = decode(out["score_map"], out["size_map"], out["offset_map"], self._window)
-        return box, score
+        return decode_outputs(out, self._window, "the tensorrt engine")
 
     def close(self) -> None:
         """Free the device buffers and the stream (also happens when the backend is garbage collected)."""

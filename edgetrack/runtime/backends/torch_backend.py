@@ -61,11 +61,16 @@ class TorchDeviceBackend(TorchBackend):
 
     def __init__(self, model: torch.nn.Module, device: str = "cuda") -> None:
         super().__init__(model, device)
+        from edgetrack.runtime import decode_torch, preprocess_torch
         from edgetrack.runtime.decode import hann2d
         from edgetrack.runtime.spec import ProcessingSpec
 
+        self._decode, self._pre = decode_torch, preprocess_torch  # imported once, not per frame
+
         self.spec = ProcessingSpec.from_model_config(model.cfg)
         self._window = self._torch.from_numpy(hann2d(self.spec.feat_size)).to(self.device)
+        self._mean, self._std = (self._torch.tensor(v, dtype=self._torch.float32, device=self.device)
+                                 for v in (self.spec.mean, self.spec.std))
         self._template: torch.Tensor | None = None
 
     def set_template(self, template: np.ndarray) -> None:
@@ -79,18 +84,16 @@ class TorchDeviceBackend(TorchBackend):
 
     def track_device(self, frame: np.ndarray, crop: Any) -> tuple[np.ndarray, float]:
         """Search crop of a uint8 RGB frame at `crop`, forward, decode -> (normalised (cx, cy, w, h), raw score)."""
-        from edgetrack.runtime.decode_torch import decode_torch
-        from edgetrack.runtime.preprocess_torch import crop_and_resize_torch, normalize_torch
-
         if self._template is None:
             raise TrackingError("track_device() called before set_template()")
-        torch, s = self._torch, self.spec
+        torch = self._torch
         with torch.inference_mode():
             image = torch.from_numpy(np.ascontiguousarray(frame)).to(self.device, non_blocking=True)
-            search = normalize_torch(crop_and_resize_torch(image, crop), s.mean, s.std).unsqueeze(0)
+            pixels = self._pre.crop_and_resize_torch(image, crop)
+            search = self._pre.normalize_torch(pixels, self._mean, self._std)[None]
             out = self.model(self._template, search)
-            box, score = decode_torch(out.score_map.float(), out.size_map.float(), out.offset_map.float(),
-                                      self._window)
+            maps = (out.score_map.float(), out.size_map.float(), out.offset_map.float())
+            box, score = self._decode.decode_torch(*maps, self._window)
             values = torch.cat([box[0], score]).double().cpu().numpy()  # one device-to-host copy per frame
         if not np.all(np.isfinite(values)):
             raise TrackingError("the model output is not finite at the peak; model output is broken")
