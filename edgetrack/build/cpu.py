@@ -5,14 +5,15 @@ from __future__ import annotations
 import shutil
 import statistics
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from edgetrack.artifacts import atomic_folder, make_manifest, read_manifest, sha256_file, write_json
+from edgetrack.build.sources import export_samples
 from edgetrack.errors import ArtifactError, ConfigError, MissingDependencyError
+from edgetrack.eval.latency import time_calls
 from edgetrack.export.spec import IOSpec
 
 #: precisions the CPU target builds; fp16 runs on ONNX Runtime's CPU provider only through casts, so it is left out
@@ -51,28 +52,9 @@ def optimise(src: Path, dst: Path, threads: int = 0) -> Any:
         raise ArtifactError(f"ONNX Runtime cannot load {src}: {str(err).splitlines()[0]}") from None
 
 
-def sample_inputs(spec: IOSpec, export_dir: Path) -> dict[str, np.ndarray]:
-    """One real calibration sample when the export carries one, otherwise seeded noise of the right shape."""
-    calib = export_dir / "calibration.npz"
-    if calib.is_file():
-        from edgetrack.calibration.store import CalibrationSet
-
-        arrays = CalibrationSet.load(calib).arrays
-        return {t.name: np.ascontiguousarray(arrays[t.name][:1], dtype=np.float32) for t in spec.inputs}
-    rng = np.random.default_rng(0)
-    return {t.name: rng.standard_normal(t.shape, dtype=np.float32) for t in spec.inputs}
-
-
 def median_ms(session: Any, feeds: dict[str, np.ndarray], runs: int = TIMED_RUNS) -> float:
     """Median latency of one forward pass in milliseconds, after warm-up."""
-    for _ in range(WARMUP_RUNS):
-        session.run(None, feeds)
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        session.run(None, feeds)
-        times.append((time.perf_counter() - start) * 1e3)
-    return statistics.median(times)
+    return statistics.median(time_calls(lambda: session.run(None, feeds), runs, WARMUP_RUNS))
 
 
 def candidates(export_dir: Path, precision: str | None) -> list[str]:
@@ -95,7 +77,7 @@ def build_cpu(export_dir: Path, out: Path, precision: str | None = None, threads
         raise ArtifactError(f"{export_dir} is not an export folder (model.onnx + io_spec.json); "
                             "run edgetrack export first")
     spec = IOSpec.load(export_dir)
-    feeds = sample_inputs(spec, export_dir)
+    feeds = export_samples(export_dir, spec, 1)[0]
     timings: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for p in candidates(export_dir, precision):

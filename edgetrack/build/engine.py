@@ -88,22 +88,6 @@ def engine_latency(engine: Any, inputs: dict[str, np.ndarray]) -> dict[str, floa
     return {"median": stats["p50"], "p90": stats["p90"]}
 
 
-def parity_samples(export_dir: Path, count: int = PARITY_SAMPLES) -> list[dict[str, np.ndarray]]:
-    """Real crops from the export's calibration set when present, else seeded noise of the input shapes."""
-    from edgetrack.build.cpu import sample_inputs
-
-    spec = check_export(export_dir)
-    calib = export_dir / CALIBRATION
-    if not calib.is_file():
-        return [sample_inputs(spec, export_dir)]
-    from edgetrack.calibration.store import CalibrationSet
-
-    arrays = CalibrationSet.load(calib).arrays
-    n = min(count, min(len(a) for a in arrays.values()))
-    return [{t.name: np.ascontiguousarray(arrays[t.name][i:i + 1], dtype=np.float32) for t in spec.inputs}
-            for i in range(n)]
-
-
 def record_checks(folder: Path, checks: dict[str, Any]) -> None:
     """Add parity and latency to engine.json."""
     path = folder / ENGINE_JSON

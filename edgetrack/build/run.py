@@ -8,7 +8,7 @@ from pathlib import Path
 from edgetrack.artifacts import atomic_folder
 from edgetrack.build.host import Host, detect_host
 from edgetrack.build.plan import BuildPlan, plan_build
-from edgetrack.build.sources import check_export, choose_precision, variant_name
+from edgetrack.build.sources import check_export, choose_precision, export_samples, variant_name
 from edgetrack.build.targets import TargetProfile, get_target
 
 
@@ -47,7 +47,7 @@ def _bundle(export_dir: Path, profile: TargetProfile, precision: str, folder: Pa
 
 def _engine(export_dir: Path, profile: TargetProfile, precision: str, folder: Path, plan: BuildPlan,
             host: Host, log: Callable[[str], None]) -> Path:
-    from edgetrack.build.engine import build_here, check_engine, parity_samples, record_checks
+    from edgetrack.build.engine import PARITY_SAMPLES, build_here, check_engine, record_checks
 
     for problem in plan.forced:
         log(f"warning (--force): {problem}")
@@ -55,7 +55,8 @@ def _engine(export_dir: Path, profile: TargetProfile, precision: str, folder: Pa
         build_here(export_dir, profile, precision, tmp, host, plan.forced, log)
     # the engine's own ONNX variant is the reference: an INT8 engine is compared with the Q/DQ graph it came from
     reference = export_dir / variant_name(precision if profile.typing == "strong" else "fp32")
-    checks = check_engine(folder, reference, parity_samples(export_dir))
+    samples = export_samples(export_dir, check_export(export_dir), PARITY_SAMPLES)
+    checks = check_engine(folder, reference, samples)
     record_checks(folder, checks)
     worst = ", ".join(f"{k} {v:.1e}" for k, v in checks["parity"].items())
     log(f"wrote {folder}/model.engine; max abs diff vs ONNX Runtime: {worst}; "

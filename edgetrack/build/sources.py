@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from edgetrack.build.targets import TargetProfile
 from edgetrack.errors import ArtifactError, ConfigError
 from edgetrack.export.spec import IOSpec
@@ -55,3 +57,17 @@ def calibration_fingerprint(export_dir: Path) -> str | None:
 
     calib = CalibrationSet.load(path)
     return str(calib.meta.get("fingerprint") or calib.fingerprint)
+
+
+def export_samples(export_dir: Path, spec: IOSpec, count: int) -> list[dict[str, np.ndarray]]:
+    """Up to `count` real crops from the export's calibration set, else one seeded noise input of the right shapes."""
+    path = export_dir / CALIBRATION
+    if not path.is_file():
+        rng = np.random.default_rng(0)
+        return [{t.name: rng.standard_normal(t.shape, dtype=np.float32) for t in spec.inputs}]
+    from edgetrack.calibration.store import CalibrationSet
+
+    arrays = CalibrationSet.load(path).arrays
+    n = min(count, min(len(a) for a in arrays.values()))
+    return [{t.name: np.ascontiguousarray(arrays[t.name][i:i + 1], dtype=np.float32) for t in spec.inputs}
+            for i in range(n)]
