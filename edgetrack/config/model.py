@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, model_validator
 
 from edgetrack.config.base import FrozenConfig
@@ -19,7 +21,8 @@ class ModelConfig(FrozenConfig):
     search_size: int = Field(256, gt=0)
     template_factor: float = Field(2.0, gt=0)
     search_factor: float = Field(4.0, gt=0)
-    patch_size: int = Field(16, gt=0)
+    patch_size: int = Field(16, gt=0)  # the token grid's stride, whatever the stem
+    stem: Literal["patch", "conv"] = "patch"  # OSTrack's patch projection, or strided 3x3 convolutions
     embed_dim: int = Field(768, gt=0)
     depth: int = Field(12, gt=0)
     num_heads: int = Field(12, gt=0)
@@ -38,6 +41,8 @@ class ModelConfig(FrozenConfig):
         for size in (self.template_size, self.search_size):
             if size % self.patch_size:
                 raise ValueError(f"input size {size} is not a multiple of patch size {self.patch_size}")
+        if self.stem == "conv" and (self.patch_size < 2 or self.patch_size & (self.patch_size - 1)):
+            raise ValueError(f"a conv stem needs a power-of-two patch_size (its stride), not {self.patch_size}")
         if self.embed_dim % self.num_heads:
             raise ValueError(f"embed_dim {self.embed_dim} is not divisible by num_heads {self.num_heads}")
         if self.head_channels % 8:

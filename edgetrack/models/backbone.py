@@ -6,11 +6,12 @@ import torch
 from torch import Tensor, nn
 
 from edgetrack.config.model import ModelConfig
-from edgetrack.models.layers import Block, PatchEmbed, ce_keep
+from edgetrack.models.layers import Block, ConvStem, PatchEmbed, ce_keep
 
 
 class ViTBackbone(nn.Module):
-    """Patch embedding, per-input position embeddings, pre-norm blocks, final LayerNorm.
+    """Patch embedding (16x16 projection, or a convolutional stem), per-input position embeddings, pre-norm
+    blocks, final LayerNorm.
 
     With `cfg.ce_loc` set, candidate elimination drops search tokens after the attention of those
     blocks and zero-fills them back after the final norm, as OSTrack does.
@@ -20,7 +21,8 @@ class ViTBackbone(nn.Module):
         super().__init__()
         self.cfg = cfg
         dim = cfg.embed_dim
-        self.patch_embed = PatchEmbed(cfg.patch_size, dim)
+        # one embedding for template and search; `patch_size` is its overall stride either way
+        self.patch_embed = ConvStem(cfg.patch_size, dim) if cfg.stem == "conv" else PatchEmbed(cfg.patch_size, dim)
         self.pos_embed_z = nn.Parameter(torch.zeros(1, cfg.template_feat**2, dim))
         self.pos_embed_x = nn.Parameter(torch.zeros(1, cfg.search_feat**2, dim))
         rates = [cfg.drop_path * i / max(cfg.depth - 1, 1) for i in range(cfg.depth)]  # linear, as OSTrack

@@ -34,6 +34,36 @@ class PatchEmbed(nn.Module):
         return self.proj(x).flatten(2).transpose(1, 2)
 
 
+class ConvStem(nn.Module):
+    """Strided 3x3 conv-BN-ReLU layers (stride 2 each, channels doubling up to `dim`) down to an overall stride
+    of `stride`, then a 1x1 projection to `dim`: tokens (B, N, C) on the same grid as a `stride` patch embedding.
+
+    Overlapping convolutions give a tracker trained from scratch a locality prior that 16x16 patches lack, and
+    a finer token grid (stride 8: a 16x16 score map for a 128-pixel search crop).
+    """
+
+    def __init__(self, stride: int, dim: int) -> None:
+        super().__init__()
+        n = int(math.log2(stride))
+        if stride < 2 or 2**n != stride:
+            raise ValueError(f"a conv stem needs a power-of-two stride >= 2, not {stride}")
+        widths = stem_channels(stride, dim)
+        self.stem = nn.Sequential(*(
+            nn.Sequential(nn.Conv2d(widths[i], widths[i + 1], 3, stride=2, padding=1, bias=False),
+                          nn.BatchNorm2d(widths[i + 1]), nn.ReLU(inplace=True))
+            for i in range(n)))
+        self.proj = nn.Conv2d(widths[-1], dim, kernel_size=1)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.proj(self.stem(x)).flatten(2).transpose(1, 2)
+
+
+def stem_channels(stride: int, dim: int) -> list[int]:
+    """Channel widths of `ConvStem(stride, dim)`'s strided layers, input channels first."""
+    n = int(math.log2(stride))
+    return [3] + [max(dim >> (n - 1 - i), 8) for i in range(n)]
+
+
 class Attention(nn.Module):
     def __init__(self, dim: int, num_heads: int, qkv_bias: bool = True) -> None:
         super().__init__()

@@ -7,6 +7,7 @@ import math
 from torch import nn
 
 from edgetrack.config.model import ModelConfig
+from edgetrack.models.layers import stem_channels
 
 
 def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
@@ -30,10 +31,20 @@ def _head_macs(cfg: ModelConfig) -> int:
     return cells * (3 * convs + widths[4] * (1 + 2 + 2))
 
 
+def _stem_macs(cfg: ModelConfig, tokens: int) -> int:
+    if cfg.stem == "patch":
+        return tokens * 3 * cfg.patch_size**2 * cfg.embed_dim
+    widths = stem_channels(cfg.patch_size, cfg.embed_dim)
+    n = len(widths) - 1
+    # layer i writes a grid 2**(n - 1 - i) times finer per side than the token grid
+    convs = sum(tokens * 4 ** (n - 1 - i) * widths[i] * widths[i + 1] * 9 for i in range(n))
+    return convs + tokens * widths[-1] * cfg.embed_dim
+
+
 def count_macs(cfg: ModelConfig, ce: bool = False) -> int:
     """MACs of one forward pass (batch 1): patch embedding, blocks (attention included) and head."""
     len_t, len_s = cfg.template_feat**2, cfg.search_feat**2
-    patch = (len_t + len_s) * 3 * cfg.patch_size**2 * cfg.embed_dim
+    patch = _stem_macs(cfg, len_t + len_s)
     total = patch + _head_macs(cfg)
     ce_loc = set(cfg.ce_loc or (3, 6, 9)) if ce else set()
     for i in range(cfg.depth):
