@@ -10,15 +10,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from edgetrack.cli.console import err, out
 from edgetrack.eval.benchmarks import BENCHMARKS, Benchmark
+from edgetrack.eval.identity import model_label
 from edgetrack.eval.report import metrics_table, save_plots, write_report
 from edgetrack.eval.results import read_result, read_times, write_got10k_submission, write_trackingnet_submission
 from edgetrack.eval.run import evaluate_results, run_benchmark
-
-
-def model_label(model: str) -> str:
-    """A short, file-safe name for a model argument (preset name or folder)."""
-    parts = Path(model).parts[-2:] if Path(model).is_dir() else (model,)
-    return "-".join(p for p in parts if p not in (".", "/")).replace(" ", "_") or "model"
 
 
 def evaluate_model(model: str, bench: Benchmark, folder: Path, data_root: Path | None, workers: int,
@@ -29,7 +24,8 @@ def evaluate_model(model: str, bench: Benchmark, folder: Path, data_root: Path |
                   TimeRemainingColumn(), console=err) as bar:
         task = bar.add_task("eval", total=None)
         sequences = run_benchmark(model, bench, results_dir, data_root, workers, device,
-                                  progress=lambda name: bar.advance(task))
+                                  progress=lambda name: bar.advance(task),
+                                  notice=lambda text: err.print(f"[yellow]{text}[/yellow]"))
         bar.update(task, total=len(sequences))
     if not bench.public_gt:
         boxes = {s.name: read_result(results_dir, s.name) for s in sequences}
@@ -47,8 +43,10 @@ def evaluate_model(model: str, bench: Benchmark, folder: Path, data_root: Path |
 
 
 def eval_cmd(
-    model: list[str] = typer.Option(..., "--model", "-m", help="Model folder, exported artifact, or preset with "
-                                    "bundled weights (tiny). Repeat to compare several."),
+    model: list[str] = typer.Option(..., "--model", "-m", help="Model folder, exported artifact, preset with "
+                                    "bundled weights (tiny), or an OpenCV baseline: opencv:csrt, opencv:kcf, "
+                                    "opencv:mil, opencv:mosse, opencv:medianflow, opencv:vittrack=MODEL.onnx, "
+                                    "opencv:nanotrack=BACKBONE.onnx,HEAD.onnx. Repeat to compare several."),
     benchmark: str = typer.Option("synthetic-test", "--benchmark", "-b",
                                   help=f"One of: {', '.join(BENCHMARKS.names())}."),
     data_root: Path = typer.Option(None, help="Folder holding the benchmark's dataset (not needed for synthetic)."),

@@ -18,6 +18,8 @@ def metrics_table(results: Mapping[str, Mapping[str, Any]], title: str) -> Table
     table = Table(title=f"{title} (protocol: {protocol})")
     cols = ["AUC", "OP50", "OP75", "P@20", "Pnorm@0.20"] + (["AO", "SR0.5", "SR0.75"] if protocol == "got10k" else [])
     keys = ["auc", "op50", "op75", "precision", "norm_precision", "ao", "sr50", "sr75"][: len(cols)]
+    if any("ms_per_frame" in m for m in results.values()):
+        cols, keys = [*cols, "ms/frame"], [*keys, "ms_per_frame"]
     table.add_column("tracker", style="bold")
     for col in cols:
         table.add_column(col, justify="right")

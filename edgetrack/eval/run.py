@@ -15,8 +15,9 @@ import numpy as np
 from edgetrack.data.sequence import Sequence
 from edgetrack.errors import DataError
 from edgetrack.eval.benchmarks import BENCHMARKS, Benchmark
+from edgetrack.eval.identity import claim_results, tracker_identity
 from edgetrack.eval.metrics import aggregate, ope_metrics
-from edgetrack.eval.results import read_result, result_exists, write_result
+from edgetrack.eval.results import read_result, read_times, result_exists, write_result
 
 ProgressFn = Callable[[str], None]
 
@@ -35,8 +36,12 @@ def benchmark_sequences(bench: Benchmark, data_root: str | Path | None) -> Seque
 
 
 def load_tracker(model: str, device: str = "cpu") -> Any:
-    """A Tracker for a model, export or build folder, or a preset with bundled weights."""
+    """A Tracker for a model, export or build folder, a preset with bundled weights, or an `opencv:` baseline."""
+    from edgetrack.eval.opencv_trackers import is_opencv_spec, open_opencv_tracker
     from edgetrack.runtime.tracker import Tracker
+
+    if is_opencv_spec(model):
+        return open_opencv_tracker(model)
 
     return Tracker.from_artifact(model, device=device)
 
@@ -75,10 +80,14 @@ def _worker_run(name: str, results_dir: str) -> str:
 
 
 def run_benchmark(model: str, bench: Benchmark, results_dir: str | Path, data_root: str | Path | None = None,
-                  workers: int = 1, device: str = "cpu", progress: ProgressFn | None = None) -> list[Sequence]:
-    """Track every sequence without a complete result file; return the benchmark's sequences."""
+                  workers: int = 1, device: str = "cpu", progress: ProgressFn | None = None,
+                  notice: ProgressFn | None = None) -> list[Sequence]:
+    """Track every sequence without a complete result file of this very tracker; return the benchmark's sequences.
+
+    Results left by another tracker (other weights, files or device) are discarded first, with a `notice`.
+    """
     results_dir = Path(results_dir)
-    results_dir.mkdir(parents=True, exist_ok=True)
+    claim_results(results_dir, tracker_identity(model, device), notice)
     sequences = list(benchmark_sequences(bench, data_root))
     todo = [s for s in sequences if not result_exists(results_dir, s.name, len(s))]
     if progress:
@@ -111,7 +120,16 @@ def evaluate_results(results_dir: str | Path, sequences: SequenceABC[Sequence], 
         pred = read_result(results_dir, seq.name)
         per_seq[seq.name] = ope_metrics(pred, seq.boxes[: len(pred)], seq.visible[: len(pred)], protocol=protocol)
     overall = aggregate(list(per_seq.values()))
+    ms = ms_per_frame(results_dir, sequences)
+    if ms is not None:
+        overall["ms_per_frame"] = ms
     return {"overall": overall, "sequences": per_seq, "attributes": attribute_breakdown(sequences, per_seq)}
+
+
+def ms_per_frame(results_dir: str | Path, sequences: SequenceABC[Sequence]) -> float | None:
+    """Mean milliseconds per tracked frame over all sequences with timing files (frame 0, the init, left out)."""
+    times = [t[1:] for t in (read_times(results_dir, s.name) for s in sequences) if t is not None and len(t) > 1]
+    return float(np.concatenate(times).mean() * 1e3) if times else None
 
 
 def attribute_breakdown(sequences: SequenceABC[Sequence], per_seq: dict[str, dict[str, Any]]) -> dict[str, Any]:

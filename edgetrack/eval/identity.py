@@ -1,0 +1,93 @@
+"""What produced a folder of results: the tracker's files by content hash and its settings.
+
+Result files are reused across runs (a killed evaluation resumes), so they must be keyed by the tracker
+that wrote them, not by a folder name: retraining into the same folder, or a pipeline whose student changed,
+must never get old boxes scored under new weights. Every results folder holds `tracker.json`, the identity
+of the tracker whose boxes it holds; a run whose identity differs discards the old results first.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from edgetrack.artifacts import sha256_file, write_json
+from edgetrack.eval.opencv_trackers import is_opencv_spec, parse_spec
+
+IDENTITY_FILE = "tracker.json"
+#: files of an artifact folder that decide what it tracks (weights, graph, engine, and their settings)
+ARTIFACT_FILES = ("model.safetensors", "config.json", "model.onnx", "model.fp32.onnx", "io_spec.json",
+                  "model.engine", "engine.json")
+
+
+def _files(paths: list[Path]) -> dict[str, str]:
+    return {p.name: sha256_file(p) for p in paths if p.is_file()}
+
+
+def tracker_identity(model: str, device: str = "cpu") -> dict[str, Any]:
+    """The identity of the tracker `model` names: kind, content hashes of its files, device."""
+    if is_opencv_spec(model):
+        import cv2
+
+        spec = parse_spec(model)
+        return {"kind": "opencv", "tracker": spec.name, "files": _files(list(spec.files)),
+                "opencv": cv2.__version__}
+    path = Path(model)
+    if path.is_dir():
+        return {"kind": "artifact", "files": _files([path / n for n in ARTIFACT_FILES]), "device": device}
+    from edgetrack.models.factory import bundled_weights
+
+    folder = bundled_weights(model)
+    return {"kind": "preset", "name": model, "files": _files([folder / "model.safetensors", folder / "config.json"]),
+            "device": device}
+
+
+def model_label(model: str) -> str:
+    """A short, file-safe name for a tracker argument: preset name, `opencv-NAME`, or the folder's last two parts.
+
+    Two folders with the same last two parts (`/a/x/student`, `/b/x/student`) get different labels: a short
+    hash of the resolved path is appended, so they never share a results folder.
+    """
+    if is_opencv_spec(model):
+        return parse_spec(model).label
+    path = Path(model)
+    if not path.is_dir():
+        return str(model).replace("/", "-").replace(" ", "_") or "model"
+    parts = [p for p in path.resolve().parts[-2:] if p not in (".", "/")]
+    digest = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:6]
+    return "-".join(parts).replace(" ", "_") + f"-{digest}"
+
+
+def _read_record(path: Path) -> dict[str, Any] | None:
+    """The identity recorded in `path`; None when absent or unreadable (then the results count as unknown)."""
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def claim_results(results_dir: Path, identity: dict[str, Any], notice: Callable[[str], None] | None = None) -> int:
+    """Make `results_dir` hold results of `identity` only; returns how many sequences' stale results were discarded.
+
+    Results without a `tracker.json` (written by an older edgetrack, or by hand) have no provenance and are
+    discarded too.
+    """
+    results_dir.mkdir(parents=True, exist_ok=True)
+    record = results_dir / IDENTITY_FILE
+    old = _read_record(record)
+    stale = [] if old == identity else sorted(p for p in results_dir.glob("*.txt"))
+    sequences = sum(not p.name.endswith("_time.txt") for p in stale)
+    if stale and notice:
+        why = "were written by a different tracker" if old is not None else "have no record of their tracker"
+        changed = sorted(k for k in set(old or {}) | set(identity) if (old or {}).get(k) != identity.get(k))
+        detail = f" (changed: {', '.join(changed)})" if old is not None else ""
+        notice(f"results of {sequences} sequences in {results_dir} {why}{detail}; discarding them and tracking again")
+    for p in stale:
+        p.unlink()
+    if old != identity:
+        write_json(record, identity)
+    return sequences

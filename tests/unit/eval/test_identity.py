@@ -1,0 +1,98 @@
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from edgetrack.cli.app import run
+from edgetrack.data.synthetic import synthetic_sequence
+from edgetrack.eval import run as eval_run
+from edgetrack.eval.benchmarks import BENCHMARKS
+from edgetrack.eval.identity import IDENTITY_FILE, claim_results, model_label, tracker_identity
+from edgetrack.eval.results import read_result, write_result
+from edgetrack.models import save_model
+from edgetrack.models.tracker import TrackerModel
+from edgetrack.runtime.tracker import Tracker
+
+SEQS = [synthetic_sequence(7100 + i, length=10, size=(96, 128)) for i in range(2)]
+
+
+@pytest.fixture
+def small_benchmark(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(eval_run, "benchmark_sequences", lambda bench, root: SEQS)
+
+
+def _boxes_of(model: TrackerModel) -> dict[str, np.ndarray]:
+    tracker = Tracker.from_model(model)
+    return {s.name: np.trunc(eval_run.track_sequence(tracker, s)[0]) for s in SEQS}
+
+
+def test_retraining_into_the_same_folder_scores_the_new_weights(tmp_path, small_benchmark, micro_model,
+                                                                capsys) -> None:
+    folder = tmp_path / "run" / "student"
+    bench = BENCHMARKS.get("synthetic-test")
+    results = tmp_path / "results"
+    save_model(micro_model, folder)
+    eval_run.run_benchmark(str(folder), bench, results)
+    old = {s.name: read_result(results, s.name) for s in SEQS}
+
+    torch.manual_seed(5)
+    retrained = TrackerModel(micro_model.cfg).eval()  # other weights, same folder
+    save_model(retrained, folder)
+    notices: list[str] = []
+    eval_run.run_benchmark(str(folder), bench, results, notice=notices.append)
+    new = {s.name: read_result(results, s.name) for s in SEQS}
+    expected = _boxes_of(retrained)
+    for s in SEQS:
+        np.testing.assert_array_equal(new[s.name], expected[s.name])
+    assert any(not np.array_equal(old[s.name], new[s.name]) for s in SEQS)
+    assert len(notices) == 1 and "results of 2 sequences" in notices[0] and "discarding" in notices[0]
+
+
+def test_unchanged_tracker_keeps_its_results(tmp_path, small_benchmark, micro_model, monkeypatch) -> None:
+    folder = save_model(micro_model, tmp_path / "m")
+    bench = BENCHMARKS.get("synthetic-test")
+    eval_run.run_benchmark(str(folder), bench, tmp_path / "r")
+    tracked: list[str] = []
+    monkeypatch.setattr(eval_run, "track_sequence", lambda t, s: tracked.append(s.name))
+    notices: list[str] = []
+    eval_run.run_benchmark(str(folder), bench, tmp_path / "r", notice=notices.append)
+    assert tracked == [] and notices == []
+
+
+def test_results_without_a_record_are_discarded(tmp_path) -> None:
+    write_result(tmp_path, "seq", np.ones((3, 4)))
+    notices: list[str] = []
+    assert claim_results(tmp_path, {"kind": "preset", "name": "x"}, notices.append) == 1
+    assert not (tmp_path / "seq.txt").exists()
+    assert "no record of their tracker" in notices[0]
+    assert json.loads((tmp_path / IDENTITY_FILE).read_text()) == {"kind": "preset", "name": "x"}
+
+
+def test_identity_names_what_changed(tmp_path) -> None:
+    claim_results(tmp_path, {"kind": "artifact", "files": {"model.safetensors": "aa"}, "device": "cpu"})
+    write_result(tmp_path, "seq", np.ones((3, 4)))
+    notices: list[str] = []
+    claim_results(tmp_path, {"kind": "artifact", "files": {"model.safetensors": "bb"}, "device": "cpu"},
+                  notices.append)
+    assert "changed: files" in notices[0]
+
+
+def test_same_named_folders_in_different_places_get_different_labels(tmp_path, micro_model) -> None:
+    a = save_model(micro_model, tmp_path / "a" / "x" / "student")
+    b = save_model(micro_model, tmp_path / "b" / "x" / "student")
+    assert model_label(str(a)) != model_label(str(b))
+    assert model_label(str(a)).startswith("x-student-")
+    assert model_label("tiny") == "tiny"
+    assert tracker_identity(str(a))["files"]["model.safetensors"] == tracker_identity(str(b))["files"][
+        "model.safetensors"]
+
+
+def test_eval_cli_reports_ms_per_frame(tmp_path, small_benchmark, micro_model) -> None:
+    folder = save_model(micro_model, tmp_path / "m")
+    assert run(["eval", "--model", str(folder), "--out", str(tmp_path / "out")]) == 0
+    report = json.loads((tmp_path / "out" / "synthetic-test" / "metrics.json").read_text())
+    (label,) = report["results"]
+    assert report["results"][label]["ms_per_frame"] > 0
