@@ -33,7 +33,8 @@ def compress(
     device: str = typer.Option(None, help="auto, cpu, cuda, cuda:1 ... [auto]"),
     seed: int = typer.Option(None, help="Seed for data, routes and initialisation. [0]"),
     out_dir: Path = typer.Option(Path("runs/compress"), "--out", help="Run folder; the student lands in OUT/student."),
-    resume: bool = typer.Option(True, help="Continue from OUT/checkpoint.pt when present."),
+    resume: bool = typer.Option(True, help="Continue from OUT/checkpoint.pt when it holds a run of the same settings."),
+    fresh: bool = typer.Option(False, "--fresh", help="Start over, replacing OUT/checkpoint.pt (of any settings)."),
     config: Path = CONFIG_OPTION,
     sets: list[str] = SET_OPTION,
 ) -> None:
@@ -50,7 +51,7 @@ def compress(
         "train.epochs": epochs, "train.pairs_per_epoch": pairs_per_epoch, "train.batch_size": batch_size,
         "train.workers": workers, "train.device": device, "train.seed": seed,
     })
-    student = run_compress(cfg, out_dir, resume=resume)
+    student = run_compress(cfg, out_dir, resume=resume, fresh=fresh)
     out.print(f"[green]student written to[/green] {student}")
 
 
@@ -67,7 +68,8 @@ def train(
     device: str = typer.Option(None, help="auto, cpu, cuda ... [auto]"),
     seed: int = typer.Option(None, help="Seed. [0]"),
     out_dir: Path = typer.Option(Path("runs/train"), "--out", help="Run folder; the model lands in OUT/model."),
-    resume: bool = typer.Option(True, help="Continue from OUT/checkpoint.pt when present."),
+    resume: bool = typer.Option(True, help="Continue from OUT/checkpoint.pt when it holds a run of the same settings."),
+    fresh: bool = typer.Option(False, "--fresh", help="Start over, replacing OUT/checkpoint.pt (of any settings)."),
     config: Path = CONFIG_OPTION,
     sets: list[str] = SET_OPTION,
 ) -> None:
@@ -80,7 +82,7 @@ def train(
         "train.pairs_per_epoch": pairs_per_epoch, "train.batch_size": batch_size, "train.optim.lr": lr,
         "train.workers": workers, "train.device": device, "train.seed": seed,
     })
-    folder = run_train(cfg, out_dir, resume=resume, stage="train")
+    folder = run_train(cfg, out_dir, resume=resume, stage="train", fresh=fresh)
     out.print(f"[green]model written to[/green] {folder}")
 
 
@@ -95,7 +97,8 @@ def finetune(
     workers: int = typer.Option(None, help="Data loader workers per process. [4]"),
     device: str = typer.Option(None, help="auto, cpu, cuda ... [auto]"),
     out_dir: Path = typer.Option(Path("runs/finetune"), "--out", help="Run folder; the model lands in OUT/model."),
-    resume: bool = typer.Option(True, help="Continue from OUT/checkpoint.pt when present."),
+    resume: bool = typer.Option(True, help="Continue from OUT/checkpoint.pt when it holds a run of the same settings."),
+    fresh: bool = typer.Option(False, "--fresh", help="Start over, replacing OUT/checkpoint.pt (of any settings)."),
     config: Path = CONFIG_OPTION,
     sets: list[str] = SET_OPTION,
 ) -> None:
@@ -108,5 +111,5 @@ def finetune(
         "train.optim.lr": lr if lr is not None else 4e-5, "train.optim.backbone_lr_scale": 1.0,
         "train.workers": workers, "train.device": device,
     })
-    folder = run_train(cfg, out_dir, resume=resume, stage="finetune")
+    folder = run_train(cfg, out_dir, resume=resume, stage="finetune", fresh=fresh)
     out.print(f"[green]model written to[/green] {folder}")

@@ -21,6 +21,7 @@ from edgetrack.models.factory import bundled_weights, create_model, is_model_fol
 from edgetrack.models.tracker import TrackerModel
 from edgetrack.runtime.spec import ProcessingSpec
 from edgetrack.train.distributed import barrier, cleanup, init_distributed, pick_device
+from edgetrack.train.checkpoint import run_key
 from edgetrack.train.loop import Trainer
 
 
@@ -46,8 +47,13 @@ def load_teacher(name: str, weights: str | None, random_ok: bool, seed: int = 0)
     return create_model(name, pretrained=True, ce=False), weights_hash(folder)
 
 
-def run_compress(cfg: CompressConfig, out: str | Path, resume: bool = True) -> Path:
-    """Train a student by replacement training (or an ablation method); return its artifact folder."""
+def run_compress(cfg: CompressConfig, out: str | Path, resume: bool = True, fresh: bool = False,
+                 on_mismatch: str = "refuse") -> Path:
+    """Train a student by replacement training (or an ablation method); return its artifact folder.
+
+    `resume` continues OUT/checkpoint.pt when it is a checkpoint of these very settings; one of other settings
+    is refused with the differing keys (`on_mismatch="fresh"` starts over instead); `fresh` always starts over.
+    """
     out = Path(out)
     device = pick_device(cfg.train.device)
     dist = init_distributed(device)
@@ -69,9 +75,10 @@ def run_compress(cfg: CompressConfig, out: str | Path, resume: bool = True) -> P
             return task(batch, route, forward=module)
 
         trainer = Trainer(model, step_fn, dataset, cfg.train, out, device, dist, state_module=student,
-                          progress_extra=lambda s: {"p": schedule.p(trainer.epoch(s))})
-        if resume:
-            trainer.resume()
+                          progress_extra=lambda s: {"p": schedule.p(trainer.epoch(s))},
+                          run=run_key(cfg.to_dict(), teacher_sha256=teacher_sha, world_size=dist.world_size))
+        if resume and not fresh:
+            trainer.resume(on_mismatch)
         losses = trainer.fit()
         barrier(dist)
         if dist.is_main:

@@ -18,7 +18,7 @@ def _compress(cfg: PipelineConfig, out: Path, say: Announce) -> StageResult:
     from edgetrack.compress.run import run_compress
 
     def body(folder: Path) -> tuple[str, dict[str, Any]]:
-        student = run_compress(cfg.compress, folder, resume=True)
+        student = run_compress(cfg.compress, folder, resume=True, on_mismatch="fresh")
         return sha256_file(student / "model.safetensors"), {"model": str(student)}
 
     config = cfg.compress.to_dict() | {"world_size": world_size()}
@@ -32,7 +32,7 @@ def _finetune(cfg: PipelineConfig, out: Path, student: StageResult, say: Announc
     stage_cfg = cfg.finetune.replace(model=student.outputs["model"])
 
     def body(folder: Path) -> tuple[str, dict[str, Any]]:
-        model = run_train(stage_cfg, folder, resume=True, stage="finetune")
+        model = run_train(stage_cfg, folder, resume=True, stage="finetune", on_mismatch="fresh")
         return sha256_file(model / "model.safetensors"), {"model": str(model)}
 
     config = {k: v for k, v in stage_cfg.to_dict().items() if k != "model"}  # the parent hash stands for it

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
+from collections.abc import Mapping
 from typing import Any
 
 import torch
@@ -13,6 +14,33 @@ from edgetrack.artifacts import publish
 from edgetrack.errors import CheckpointError
 
 NAME = "checkpoint.pt"
+#: training settings that do not change what is trained (how often to log or save, loader processes, device),
+#: left out of a run's key so that a resume may change them
+UNKEYED = ("train.workers", "train.checkpoint_every", "train.log_every", "train.tensorboard", "train.device")
+
+
+def flatten(config: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """{"train": {"optim": {"lr": 1}}} -> {"train.optim.lr": 1}; lists and tuples become lists."""
+    flat: dict[str, Any] = {}
+    for key, value in config.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            flat.update(flatten(value, f"{name}."))
+        else:
+            flat[name] = list(value) if isinstance(value, (list, tuple)) else value
+    return flat
+
+
+def run_key(config: Mapping[str, Any], **extra: Any) -> dict[str, Any]:
+    """The settings a checkpoint belongs to: the stage config flattened, minus `UNKEYED`, plus `extra`."""
+    flat = {k: v for k, v in flatten(config).items() if k not in UNKEYED}
+    return {**flat, **extra}
+
+
+def differing_keys(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
+    """'key: old -> new' for every key whose value differs (missing keys shown as 'unset')."""
+    keys = sorted(set(old) | set(new))
+    return [f"{k}: {old.get(k, 'unset')} -> {new.get(k, 'unset')}" for k in keys if old.get(k) != new.get(k)]
 
 
 def save_training_state(folder: Path, state: dict[str, Any]) -> Path:
@@ -20,14 +48,28 @@ def save_training_state(folder: Path, state: dict[str, Any]) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{NAME}.", dir=folder)
     os.close(fd)
-    torch.save(state, tmp)
+    try:
+        torch.save(state, tmp)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
     publish(tmp)
     target = folder / NAME
     os.replace(tmp, target)
     return target
 
 
+def remove_partial_checkpoints(folder: Path) -> int:
+    """Delete temporary checkpoint files a killed process left behind (as large as the checkpoint itself)."""
+    stale = list(Path(folder).glob(f".{NAME}.*"))
+    for p in stale:
+        p.unlink(missing_ok=True)
+    return len(stale)
+
+
 def load_training_state(folder: Path) -> dict[str, Any] | None:
+    """The checkpoint in `folder` (None when there is none); partial files of killed runs are removed first."""
+    remove_partial_checkpoints(folder)
     path = folder / NAME
     if not path.is_file():
         return None

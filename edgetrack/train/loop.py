@@ -12,7 +12,15 @@ import torch
 from torch import Tensor, nn
 from torch.utils.data import DataLoader, Dataset, Sampler
 
-from edgetrack.train.checkpoint import load_training_state, rng_state, save_training_state, set_rng_state
+from edgetrack.errors import ConfigError
+from edgetrack.train.checkpoint import (
+    NAME,
+    differing_keys,
+    load_training_state,
+    rng_state,
+    save_training_state,
+    set_rng_state,
+)
 from edgetrack.train.config import TrainConfig
 from edgetrack.train.distributed import DistInfo
 from edgetrack.train.progress import TrainProgress
@@ -60,12 +68,18 @@ def param_groups(module: nn.Module, cfg: TrainConfig) -> list[dict[str, Any]]:
 
 
 class Trainer:
-    """Runs `step_fn` over a pair dataset; `state_module` is what checkpoints save (e.g. the student)."""
+    """Runs `step_fn` over a pair dataset; `state_module` is what checkpoints save (e.g. the student).
+
+    `run` is the run's key (`train.checkpoint.run_key`): checkpoints store it, and `resume` continues only a
+    checkpoint of the same run.
+    """
 
     def __init__(self, module: nn.Module, step_fn: StepFn, dataset: Dataset, cfg: TrainConfig, out_dir: Path,
                  device: torch.device, dist: DistInfo | None = None, state_module: nn.Module | None = None,
-                 progress_extra: Callable[[int], dict[str, float]] | None = None) -> None:
+                 progress_extra: Callable[[int], dict[str, float]] | None = None,
+                 run: Mapping[str, Any] | None = None) -> None:
         self.cfg, self.out_dir, self.device = cfg, Path(out_dir), device
+        self.run = dict(run or {})
         self.dist = dist or DistInfo()
         self.module = module.to(device)
         self.state_module = state_module or module
@@ -92,10 +106,24 @@ class Trainer:
     def epoch(self, step: int | None = None) -> float:
         return (self.step if step is None else step) / self.steps_per_epoch
 
-    def resume(self) -> bool:
+    def resume(self, on_mismatch: str = "refuse") -> bool:
+        """Continue from OUT/checkpoint.pt when it belongs to this run; False when starting from step 0.
+
+        A checkpoint of other settings is refused with the differing keys (`on_mismatch="refuse"`), or set
+        aside and training starts over (`"fresh"`, for callers whose own keying already says the run is new).
+        """
         state = load_training_state(self.out_dir)
         if state is None:
             return False
+        old = state.get("run")
+        if old != self.run:
+            changes = differing_keys(old, self.run) if isinstance(old, dict) else ["(the checkpoint records none)"]
+            if on_mismatch == "fresh":
+                return False
+            shown = "; ".join(changes[:8]) + (f"; and {len(changes) - 8} more" if len(changes) > 8 else "")
+            raise ConfigError(f"{self.out_dir / NAME} is a checkpoint of other settings ({shown}); resuming it "
+                              "would mix two runs. Pass --fresh to start over in this folder, or choose another "
+                              "--out")
         self.state_module.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
@@ -109,7 +137,7 @@ class Trainer:
         if not self.dist.is_main:
             return
         state = {"model": self.state_module.state_dict(), "optimizer": self.optimizer.state_dict(),
-                 "scheduler": self.scheduler.state_dict(), "rng": rng_state(), "step": self.step}
+                 "scheduler": self.scheduler.state_dict(), "rng": rng_state(), "step": self.step, "run": self.run}
         if self.scaler is not None:
             state["scaler"] = self.scaler.state_dict()
         save_training_state(self.out_dir, state)

@@ -16,11 +16,16 @@ from edgetrack.data.sources import training_sources
 from edgetrack.models.factory import create_model, is_model_folder, save_model
 from edgetrack.runtime.spec import ProcessingSpec
 from edgetrack.train.distributed import barrier, cleanup, init_distributed, pick_device
+from edgetrack.train.checkpoint import run_key
 from edgetrack.train.loop import Trainer
 
 
-def run_train(cfg: TrainStageConfig, out: str | Path, resume: bool = True, stage: str = "train") -> Path:
-    """Train `cfg.model` on ground truth; return the saved model folder (OUT/model)."""
+def run_train(cfg: TrainStageConfig, out: str | Path, resume: bool = True, stage: str = "train", fresh: bool = False,
+              on_mismatch: str = "refuse") -> Path:
+    """Train `cfg.model` on ground truth; return the saved model folder (OUT/model).
+
+    Resuming follows `run_compress`: only a checkpoint of the same settings is continued.
+    """
     out = Path(out)
     device = pick_device(cfg.train.device)
     dist = init_distributed(device)
@@ -40,9 +45,10 @@ def run_train(cfg: TrainStageConfig, out: str | Path, resume: bool = True, stage
                                   batch["search_box"], cfg.losses)
             return {**losses, "total": losses["track"]}
 
-        trainer = Trainer(model, step_fn, dataset, cfg.train, out, device, dist)
-        if resume:
-            trainer.resume()
+        trainer = Trainer(model, step_fn, dataset, cfg.train, out, device, dist,
+                          run=run_key(cfg.to_dict(), stage=stage, init=parent, world_size=dist.world_size))
+        if resume and not fresh:
+            trainer.resume(on_mismatch)
         losses = trainer.fit()
         barrier(dist)
         if dist.is_main:
