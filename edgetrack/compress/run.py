@@ -20,8 +20,8 @@ from edgetrack.errors import CheckpointError, ConfigError
 from edgetrack.models.factory import bundled_weights, create_model, is_model_folder, save_model
 from edgetrack.models.tracker import TrackerModel
 from edgetrack.runtime.spec import ProcessingSpec
-from edgetrack.train.distributed import barrier, cleanup, init_distributed, pick_device
 from edgetrack.train.checkpoint import run_key
+from edgetrack.train.distributed import barrier, cleanup, init_distributed, pick_device
 from edgetrack.train.loop import Trainer
 
 

@@ -15,8 +15,8 @@ from edgetrack.data.pairs import PairDataset
 from edgetrack.data.sources import training_sources
 from edgetrack.models.factory import create_model, is_model_folder, save_model
 from edgetrack.runtime.spec import ProcessingSpec
-from edgetrack.train.distributed import barrier, cleanup, init_distributed, pick_device
 from edgetrack.train.checkpoint import run_key
+from edgetrack.train.distributed import barrier, cleanup, init_distributed, pick_device
 from edgetrack.train.loop import Trainer
 
 
