@@ -2,11 +2,31 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+from typing import Any
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
 
+def fp32(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Run a loss in fp32 with autocast off: its logs and divisions are not safe in bf16 or fp16."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        cast = [a.float() if isinstance(a, Tensor) and a.is_floating_point() else a for a in args]
+        cast = [[t.float() for t in a] if isinstance(a, list) else a for a in cast]
+        tensors = [t for a in cast for t in (a if isinstance(a, list) else [a]) if isinstance(t, Tensor)]
+        device = tensors[0].device.type if tensors else "cpu"
+        with torch.autocast(device, enabled=False):
+            return fn(*cast, **kwargs)
+
+    return wrapper
+
+
+@fp32
 def focal_loss(pred: Tensor, target: Tensor, alpha: float = 2.0, beta: float = 4.0) -> Tensor:
     """CenterNet focal loss on heatmaps, normalised by the number of positive cells (target == 1)."""
     pred = pred.clamp(1e-6, 1 - 1e-6)
@@ -30,12 +50,14 @@ def giou(pred: Tensor, target: Tensor) -> tuple[Tensor, Tensor]:
     return iou - (hull - union) / hull.clamp(min=1e-7), iou
 
 
+@fp32
 def box_losses(pred_xyxy: Tensor, target_xyxy: Tensor) -> dict[str, Tensor]:
     """Mean GIoU loss, mean L1 and mean IoU between predicted and target boxes (normalised xyxy)."""
     g, iou = giou(pred_xyxy, target_xyxy)
     return {"giou": (1 - g).mean(), "l1": F.l1_loss(pred_xyxy, target_xyxy), "iou": iou.detach().mean()}
 
 
+@fp32
 def feature_mimic(student: list[Tensor], teacher: list[Tensor], len_template: int) -> Tensor:
     """Stage-wise MSE; template and search tokens are averaged separately, then summed, then averaged over stages."""
     terms = []

@@ -39,7 +39,9 @@ class CenterPredictor(nn.Module):
         return x
 
     def forward(self, feat: Tensor) -> HeadOutput:
-        score = self._branch("ctr", feat).sigmoid().clamp(1e-4, 1 - 1e-4)
-        size = self._branch("size", feat).sigmoid().clamp(1e-4, 1 - 1e-4)
-        offset = self._branch("offset", feat)
+        # activations in fp32 whatever autocast chose for the convs: in bf16, 1 - 1e-4 rounds to exactly 1.0,
+        # and the focal loss then takes log(0) at a confident peak (a no-op for fp32 models and exports)
+        score = self._branch("ctr", feat).float().sigmoid().clamp(1e-4, 1 - 1e-4)
+        size = self._branch("size", feat).float().sigmoid().clamp(1e-4, 1 - 1e-4)
+        offset = self._branch("offset", feat).float()
         return HeadOutput(score, size, offset)
