@@ -1,8 +1,9 @@
 """Precision is an ONNX step: fp16 conversion and INT8 Q/DQ quantisation from a calibration set.
 
 INT8 uses NVIDIA ModelOpt when the `quant` extra is installed, otherwise ONNX Runtime's `quantize_static`
-(QDQ, symmetric, per-channel weights). Only MatMul, Gemm and Conv are quantised: LayerNorm, Softmax, GELU and
-the head's sigmoid outputs stay in floating point.
+(QDQ, symmetric, per-channel weights, biases left in floating point). Only MatMul, Gemm and Conv are quantised:
+LayerNorm, Softmax, GELU and the head's sigmoid outputs stay in floating point. Either way the result must pass
+`qdq_check.require_trt_qdq` (TensorRT's Q/DQ rules), or the export is refused.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import numpy as np
 
 from edgetrack.calibration.store import CalibrationSet
 from edgetrack.errors import ConfigError, MissingDependencyError
+from edgetrack.export.qdq_check import require_trt_qdq
 
 PRECISIONS = ("fp32", "fp16", "int8")
 INT8_OPS = ("MatMul", "Gemm", "Conv")
@@ -67,10 +69,17 @@ def int8_backend() -> str:
 
 
 def to_int8(src: Path, dst: Path, calib: CalibrationSet, backend: str | None = None) -> Path:
-    """Q/DQ INT8 ONNX calibrated on `calib`."""
+    """Q/DQ INT8 ONNX calibrated on `calib`, checked against TensorRT's Q/DQ rules (QDQError when it breaks one)."""
     backend = backend or int8_backend()
     if backend == "modelopt":
-        return _int8_modelopt(src, dst, calib)
+        _int8_modelopt(src, dst, calib)
+    else:
+        _int8_onnxruntime(src, dst, calib)
+    require_trt_qdq(dst)
+    return dst
+
+
+def _int8_onnxruntime(src: Path, dst: Path, calib: CalibrationSet) -> Path:
     try:
         from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
     except ImportError:
@@ -84,7 +93,8 @@ def to_int8(src: Path, dst: Path, calib: CalibrationSet, backend: str | None = N
         quantize_static(str(src), str(dst), _Reader(calib), quant_format=QuantFormat.QDQ, per_channel=True,
                         activation_type=QuantType.QInt8, weight_type=QuantType.QInt8,
                         op_types_to_quantize=list(INT8_OPS), calibrate_method=CalibrationMethod.MinMax,
-                        extra_options={"ActivationSymmetric": True, "WeightSymmetric": True})
+                        # TensorRT dequantises only 8-bit tensors: INT32 biases would fail at parse
+                        extra_options={"ActivationSymmetric": True, "WeightSymmetric": True, "QuantizeBias": False})
     finally:
         root.setLevel(level)
     return dst
