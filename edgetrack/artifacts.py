@@ -94,6 +94,38 @@ def read_manifest(folder: str | Path) -> dict[str, Any]:
         raise ArtifactError(f"{path} is not valid JSON ({err}); the artifact is damaged, re-run its stage") from None
 
 
+def file_hashes(folder: str | Path, names: tuple[str, ...] | list[str]) -> dict[str, str]:
+    """{name: sha256} of the files of `folder` among `names`, for a manifest's `files` record."""
+    return {n: sha256_file(Path(folder) / n) for n in names if (Path(folder) / n).is_file()}
+
+
+def recorded_hash(folder: str | Path, name: str) -> str | None:
+    """The sha256 that `folder`'s manifest records for file `name` (None when there is no such record)."""
+    path = Path(folder) / MANIFEST
+    if not path.is_file():
+        return None
+    try:
+        manifest = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    files = manifest.get("files") if isinstance(manifest, dict) else None
+    if isinstance(files, dict) and isinstance(files.get(name), str):
+        return files[name]
+    if name == "model.onnx" and isinstance(manifest.get("onnx_sha256"), str):  # exports before `files` existed
+        return manifest["onnx_sha256"]
+    return None
+
+
+def verify_file(path: str | Path) -> Path:
+    """`path`, after checking it against the sha256 its folder's manifest records; ArtifactError when it differs."""
+    path = Path(path)
+    want = recorded_hash(path.parent, path.name)
+    if want is not None and path.is_file() and sha256_file(path) != want:
+        raise ArtifactError(f"{path} does not match the sha256 recorded in {path.parent / MANIFEST}: it was damaged "
+                            "or replaced after it was written; re-run the stage that made it")
+    return path
+
+
 @contextlib.contextmanager
 def atomic_folder(target: str | Path, overwrite: bool = True) -> Iterator[Path]:
     """Yield a temporary sibling folder; on success it replaces `target`, on error it is removed.

@@ -18,10 +18,6 @@ class RegistryError(EdgetrackError, KeyError):
         return str(self.args[0]) if self.args else ""
 
 
-class CheckpointError(EdgetrackError):
-    """A checkpoint cannot be read or does not match the model."""
-
-
 class ModelError(EdgetrackError):
     """A model cannot be built with the requested settings."""
 
@@ -36,6 +32,10 @@ class TrackingError(EdgetrackError):
 
 class ArtifactError(EdgetrackError):
     """An artifact folder is missing, incomplete or of the wrong stage."""
+
+
+class CheckpointError(ArtifactError):
+    """A checkpoint cannot be read or does not match the model."""
 
 
 class MissingDependencyError(EdgetrackError):

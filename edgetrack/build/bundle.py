@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from edgetrack.artifacts import atomic_folder, make_manifest, sha256_file, write_json
+from edgetrack.artifacts import atomic_folder, file_hashes, make_manifest, sha256_file, verify_file, write_json
 from edgetrack.build import engine_script
 from edgetrack.build.sources import CALIBRATION, calibration_fingerprint, check_export, source_onnx, variant_name
 from edgetrack.build.targets import TargetProfile
@@ -88,9 +88,9 @@ def _copy_sources(folder: Path, export_dir: Path, profile: TargetProfile, precis
     qdq = None
     if profile.typing == "legacy" and precision == "int8" and (export_dir / variant_name("int8")).is_file():
         qdq = variant_name("int8")
-        shutil.copy(export_dir / qdq, folder / qdq)
+        shutil.copy(verify_file(export_dir / qdq), folder / qdq)
     if precision == "int8" and (export_dir / CALIBRATION).is_file():
-        shutil.copy(export_dir / CALIBRATION, folder / CALIBRATION)
+        shutil.copy(verify_file(export_dir / CALIBRATION), folder / CALIBRATION)
     return onnx.name, qdq
 
 
@@ -113,5 +113,6 @@ def write_bundle(export_dir: Path, profile: TargetProfile, precision: str, out: 
         write_json(folder / "manifest.json", make_manifest(
             "bundle", config={"target": profile.name, "precision": precision, "typing": profile.typing},
             parents={"export": sha256_file(folder / onnx)}, source=str(export_dir), reason=reason,
+            files=file_hashes(folder, [onnx, *([qdq] if qdq else []), CALIBRATION, SCRIPT, TRTEXEC]),
             calibration_fingerprint=calib_fp, trtexec=command))
     return out

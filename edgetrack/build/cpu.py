@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from edgetrack.artifacts import atomic_folder, make_manifest, read_manifest, sha256_file, write_json
+from edgetrack.artifacts import atomic_folder, make_manifest, read_manifest, sha256_file, verify_file, write_json
 from edgetrack.build.sources import export_samples
 from edgetrack.errors import ArtifactError, ConfigError, MissingDependencyError
 from edgetrack.eval.latency import time_calls
@@ -81,7 +81,7 @@ def build_cpu(export_dir: Path, out: Path, precision: str | None = None, threads
     timings: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for p in candidates(export_dir, precision):
-            session = optimise(variant_file(export_dir, p), Path(tmp) / f"{p}.onnx", threads)
+            session = optimise(verify_file(variant_file(export_dir, p)), Path(tmp) / f"{p}.onnx", threads)
             timings[p] = median_ms(session, feeds)
         chosen = min(timings, key=timings.__getitem__)
         with atomic_folder(out) as folder:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
+from edgetrack.artifacts import verify_file
 from edgetrack.build.targets import TargetProfile
 from edgetrack.errors import ArtifactError, ConfigError
 from edgetrack.export.spec import IOSpec
@@ -39,13 +40,13 @@ def source_onnx(export_dir: Path, profile: TargetProfile, precision: str) -> Pat
         if precision == "int8" and not (export_dir / CALIBRATION).is_file():
             raise ArtifactError(f"{export_dir} has no {CALIBRATION}: a legacy INT8 build for {profile.name} "
                                 "calibrates in TensorRT; export with --precision fp32,int8 --calib FILE")
-        return export_dir / "model.onnx"
+        return verify_file(export_dir / "model.onnx")
     path = export_dir / variant_name(precision)
     if not path.is_file():
         extra = " --calib FILE" if precision == "int8" else ""
         raise ArtifactError(f"{export_dir} has no {precision} model ({path.name}); "
                             f"export with --precision fp32,{precision}{extra}")
-    return path
+    return verify_file(path)
 
 
 def calibration_fingerprint(export_dir: Path) -> str | None:

@@ -59,8 +59,11 @@ class CalibrationSet:
             with np.load(path, allow_pickle=False) as data:
                 arrays = {k: data[k] for k in data.files if k != META_KEY}
                 meta = json.loads(str(data[META_KEY])) if META_KEY in data.files else {}
-        except (ValueError, OSError, json.JSONDecodeError) as err:
-            raise ArtifactError(f"{path} is not a calibration set (.npz from edgetrack calibrate): {err}") from None
+        except Exception:  # noqa: BLE001 - numpy, zipfile and json each raise their own types for a damaged file
+            # numpy's own message for a non-zip file suggests allow_pickle=True: never advise unpickling a
+            # file of unknown origin
+            raise ArtifactError(f"{path} is not a readable calibration set (an .npz from edgetrack calibrate): it "
+                                "is empty, truncated or another kind of file; run edgetrack calibrate again") from None
         return cls(arrays, meta)
 
     def check_inputs(self, shapes: dict[str, tuple[int, ...]], where: str = "this model") -> None:

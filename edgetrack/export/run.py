@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edgetrack.artifacts import atomic_folder, make_manifest, sha256_file, write_json
+from edgetrack.artifacts import atomic_folder, file_hashes, make_manifest, sha256_file, write_json
 from edgetrack.calibration.store import CalibrationSet
 from edgetrack.errors import ConfigError, EdgetrackError
 from edgetrack.export.accuracy import check_gate, variant_accuracy
@@ -109,6 +109,8 @@ def run_export(model_path: str, out: str | Path, fused: bool = False, tolerance:
                                                                   if calib is not None else {})},
                                      metrics={"parity_fp32": parity, "parity_vs_fp32": variants,
                                               "auc": aucs, "auc_sequences": accuracy_sequences},
-                                     simplified=slimmed, onnx_sha256=sha256_file(folder / "model.onnx"))
+                                     simplified=slimmed, onnx_sha256=sha256_file(folder / "model.onnx"),
+                                     files=file_hashes(folder, ["model.onnx", *(f"model.{p}.onnx" for p in precisions),
+                                                                "calibration.npz"]))
             write_json(folder / "manifest.json", manifest)
     return Path(out)

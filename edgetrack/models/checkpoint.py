@@ -24,6 +24,7 @@ import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 from torch import Tensor, nn
 
+from edgetrack.artifacts import verify_file
 from edgetrack.errors import CheckpointError
 from edgetrack.models.safe_pickle import load_pickle
 
@@ -40,16 +41,26 @@ def read_state_dict(path: str | Path) -> tuple[StateDict, str]:
         weights = path / WEIGHTS
         if not weights.is_file():
             raise CheckpointError(f"{path} is a folder but has no {WEIGHTS}; expected an edgetrack model folder")
-        return load_file(str(weights)), "folder"
+        return load_safetensors(verify_file(weights)), "folder"
     if not path.is_file():
         raise CheckpointError(f"checkpoint not found: {path}")
     if path.suffix == ".safetensors":
-        return load_file(str(path)), "safetensors"
+        return load_safetensors(path), "safetensors"
     try:
         raw = load_pickle(path)
     except Exception as err:  # torch raises several unrelated types for damaged files
         raise CheckpointError(f"cannot read checkpoint {path}: {err}") from None
     return remap(raw, str(path))
+
+
+def load_safetensors(path: Path) -> StateDict:
+    """A safetensors file's tensors; an empty, truncated or foreign file is one CheckpointError naming it."""
+    try:
+        return load_file(str(path))
+    except Exception as err:  # SafetensorError, OSError, ValueError: all mean the file is not usable
+        reason = str(err).strip() or type(err).__name__
+        raise CheckpointError(f"{path} is not a readable safetensors file ({reason}); it is empty, truncated or "
+                              "not a model: re-run the stage that wrote it") from None
 
 
 def detect_format(raw: Any) -> str:

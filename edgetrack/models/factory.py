@@ -6,7 +6,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from edgetrack.artifacts import atomic_folder, make_manifest, write_json
+from edgetrack.artifacts import atomic_folder, file_hashes, make_manifest, write_json
 from edgetrack.config.base import build_config
 from edgetrack.config.model import ModelConfig
 from edgetrack.errors import CheckpointError, ModelError
@@ -92,7 +92,9 @@ def save_model(model: TrackerModel, folder: str | Path, stage: str = "model", co
         raise ModelError(f"save_model expects a TrackerModel, got {type(model).__name__}")
     with atomic_folder(folder) as tmp:
         save_folder_files(model, tmp, half=half)
-        write_json(tmp / "manifest.json", make_manifest(stage, config=config or model.cfg.to_dict(), **manifest))
+        files = file_hashes(tmp, ["model.safetensors", "config.json"])
+        write_json(tmp / "manifest.json", make_manifest(stage, config=config or model.cfg.to_dict(), files=files,
+                                                        **manifest))
     return Path(folder)
 
 

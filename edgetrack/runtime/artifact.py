@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from edgetrack.artifacts import verify_file
 from edgetrack.build.engine_info import ENGINE
 from edgetrack.errors import ArtifactError
 from edgetrack.runtime.backends.base import Backend, get_backend
@@ -41,6 +42,7 @@ def open_backend(folder: Path, backend: str = "auto", device: str = "cpu") -> tu
         from edgetrack.export.spec import IOSpec
 
         spec = IOSpec.load(folder)
+        verify_file(onnx)
         providers = ("cuda", "cpu") if device.startswith("cuda") else ("cpu",)
         return get_backend("onnxruntime")(onnx, providers=providers), ProcessingSpec.from_io_spec(spec)
     if backend == "torch":

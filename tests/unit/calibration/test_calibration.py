@@ -41,7 +41,7 @@ def test_store_round_trip_and_mismatch(tmp_path) -> None:
     with pytest.raises(ArtifactError, match="made for another model"):
         back.check_inputs({"template": (1, 3, 64, 64), "search": (1, 3, 128, 128)})
     (tmp_path / "bad.npz").write_text("nope")
-    with pytest.raises(ArtifactError, match="not a calibration set"):
+    with pytest.raises(ArtifactError, match="not a readable calibration set"):
         CalibrationSet.load(tmp_path / "bad.npz")
 
 
