@@ -17,11 +17,12 @@ from edgetrack.compress.task import CompressTask
 from edgetrack.data.pairs import PairDataset
 from edgetrack.data.sources import training_sources
 from edgetrack.errors import CheckpointError, ConfigError
+from edgetrack.locks import folder_lock
 from edgetrack.models.factory import bundled_weights, create_model, is_model_folder, save_model
 from edgetrack.models.tracker import TrackerModel
 from edgetrack.runtime.spec import ProcessingSpec
 from edgetrack.train.checkpoint import run_key
-from edgetrack.train.distributed import barrier, cleanup, init_distributed, pick_device
+from edgetrack.train.distributed import DistInfo, barrier, cleanup, init_distributed, pick_device
 from edgetrack.train.loop import Trainer
 
 
@@ -58,34 +59,40 @@ def run_compress(cfg: CompressConfig, out: str | Path, resume: bool = True, fres
     device = pick_device(cfg.train.device)
     dist = init_distributed(device)
     try:
-        teacher, teacher_sha = load_teacher(cfg.teacher, cfg.teacher_weights, cfg.random_teacher, cfg.train.seed)
-        plan = StagePlan(teacher.cfg.depth, cfg.layers, tuple(cfg.stage_sizes))
-        torch.manual_seed(cfg.train.seed)
-        student = make_student(teacher, cfg.layers, cfg.init, plan, drop_path=cfg.drop_path)
-        model = ReplacementModel(teacher, student, plan)
-        task = CompressTask(model, cfg.method, cfg.losses)
-        dataset = PairDataset(training_sources(cfg.data), ProcessingSpec.from_model_config(student.cfg), cfg.pairs,
-                              cfg.data.weights or None, seed=cfg.train.seed)
-        schedule = ReplacementSchedule(cfg.schedule, cfg.train.epochs, len(plan))
-        trainer: Trainer
-
-        def step_fn(module, batch, step):  # noqa: ANN001, ANN202 - Trainer's StepFn
-            # the route depends only on (seed, step): identical on every rank and after a resume
-            route = schedule.sample(np.random.default_rng([cfg.train.seed, step]), trainer.epoch(step))
-            return task(batch, route, forward=module)
-
-        trainer = Trainer(model, step_fn, dataset, cfg.train, out, device, dist, state_module=student,
-                          progress_extra=lambda s: {"p": schedule.p(trainer.epoch(s))},
-                          run=run_key(cfg.to_dict(), teacher_sha256=teacher_sha, world_size=dist.world_size))
-        if resume and not fresh:
-            trainer.resume(on_mismatch)
-        losses = trainer.fit()
-        barrier(dist)
-        if dist.is_main:
-            save_model(student.eval().cpu(), out / "student", stage="compress", config=cfg.to_dict(),
-                       parents={"teacher": teacher_sha}, metrics={"final_losses": losses},
-                       plan={"stages": [list(s) for s in plan.stages], "init": cfg.init})
-        barrier(dist)  # no process returns before rank 0 has written the weights the next stage reads
-        return out / "student"
+        with folder_lock(out, enabled=dist.is_main):
+            return _compress(cfg, out, resume, fresh, on_mismatch, device, dist)
     finally:
         cleanup(dist)
+
+
+def _compress(cfg: CompressConfig, out: Path, resume: bool, fresh: bool, on_mismatch: str, device: torch.device,
+              dist: DistInfo) -> Path:
+    teacher, teacher_sha = load_teacher(cfg.teacher, cfg.teacher_weights, cfg.random_teacher, cfg.train.seed)
+    plan = StagePlan(teacher.cfg.depth, cfg.layers, tuple(cfg.stage_sizes))
+    torch.manual_seed(cfg.train.seed)
+    student = make_student(teacher, cfg.layers, cfg.init, plan, drop_path=cfg.drop_path)
+    model = ReplacementModel(teacher, student, plan)
+    task = CompressTask(model, cfg.method, cfg.losses)
+    dataset = PairDataset(training_sources(cfg.data), ProcessingSpec.from_model_config(student.cfg), cfg.pairs,
+                          cfg.data.weights or None, seed=cfg.train.seed)
+    schedule = ReplacementSchedule(cfg.schedule, cfg.train.epochs, len(plan))
+    trainer: Trainer
+
+    def step_fn(module, batch, step):  # noqa: ANN001, ANN202 - Trainer's StepFn
+        # the route depends only on (seed, step): identical on every rank and after a resume
+        route = schedule.sample(np.random.default_rng([cfg.train.seed, step]), trainer.epoch(step))
+        return task(batch, route, forward=module)
+
+    trainer = Trainer(model, step_fn, dataset, cfg.train, out, device, dist, state_module=student,
+                      progress_extra=lambda s: {"p": schedule.p(trainer.epoch(s))},
+                      run=run_key(cfg.to_dict(), teacher_sha256=teacher_sha, world_size=dist.world_size))
+    if resume and not fresh:
+        trainer.resume(on_mismatch)
+    losses = trainer.fit()
+    barrier(dist)
+    if dist.is_main:
+        save_model(student.eval().cpu(), out / "student", stage="compress", config=cfg.to_dict(),
+                   parents={"teacher": teacher_sha}, metrics={"final_losses": losses},
+                   plan={"stages": [list(s) for s in plan.stages], "init": cfg.init})
+    barrier(dist)  # no process returns before rank 0 has written the weights the next stage reads
+    return out / "student"

@@ -18,6 +18,7 @@ from edgetrack.eval.benchmarks import BENCHMARKS, Benchmark
 from edgetrack.eval.identity import claim_results, tracker_identity
 from edgetrack.eval.metrics import aggregate, ope_metrics
 from edgetrack.eval.results import read_result, read_times, result_exists, write_result
+from edgetrack.locks import folder_lock
 
 ProgressFn = Callable[[str], None]
 
@@ -87,7 +88,13 @@ def run_benchmark(model: str, bench: Benchmark, results_dir: str | Path, data_ro
     Results left by another tracker (other weights, files or device) are discarded first, with a `notice`.
     """
     results_dir = Path(results_dir)
-    claim_results(results_dir, tracker_identity(model, device), notice)
+    with folder_lock(results_dir, notice=notice):
+        claim_results(results_dir, tracker_identity(model, device), notice)
+        return _track_missing(model, bench, results_dir, data_root, workers, device, progress)
+
+
+def _track_missing(model: str, bench: Benchmark, results_dir: Path, data_root: str | Path | None, workers: int,
+                   device: str, progress: ProgressFn | None) -> list[Sequence]:
     sequences = list(benchmark_sequences(bench, data_root))
     todo = [s for s in sequences if not result_exists(results_dir, s.name, len(s))]
     if progress:

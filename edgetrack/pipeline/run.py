@@ -8,6 +8,7 @@ from typing import Any
 
 from edgetrack.artifacts import sha256_file, sha256_json
 from edgetrack.errors import EdgetrackError
+from edgetrack.locks import folder_lock
 from edgetrack.pipeline.config import PipelineConfig
 from edgetrack.pipeline.stages import StageResult, folder_hash, is_main_process, run_stage, world_size
 
@@ -162,11 +163,17 @@ def run_pipeline(cfg: PipelineConfig, announce: Announce = print) -> Path | None
     """Run every configured stage in order and write OUT/report.md; return the report's path.
 
     Under `torchrun` every process takes part in the training stages (compress, finetune); then the helper
-    processes return None and rank 0 alone calibrates, exports, builds, evaluates and reports.
+    processes return None and rank 0 alone calibrates, exports, builds, evaluates and reports. A second run on the
+    same OUT while this one holds it is refused.
     """
+    out = Path(cfg.out)
+    with folder_lock(out, enabled=is_main_process(), notice=announce):
+        return _run_stages(cfg, out, announce)
+
+
+def _run_stages(cfg: PipelineConfig, out: Path, announce: Announce) -> Path | None:
     from edgetrack.pipeline.report import write_pipeline_report
 
-    out = Path(cfg.out)
     results: list[StageResult] = [_compress(cfg, out, announce)]
     student = results[-1]
     if cfg.finetune is not None:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from edgetrack.artifacts import sha256_file, sha256_json, write_json
+from edgetrack.locks import folder_lock
 
 #: written last, after the stage's outputs: a stage interrupted before it has no record and runs again
 STAGE_RECORD = "stage.json"
@@ -67,7 +68,16 @@ def world_size() -> int:
 
 def run_stage(name: str, folder: Path, config: Mapping[str, Any], parents: Mapping[str, str], body: StageFn,
               announce: Callable[[str], None] = print) -> StageResult:
-    """Run `body` unless `folder` holds a record with the same key; either way return the stage's result."""
+    """Run `body` unless `folder` holds a record with the same key; either way return the stage's result.
+
+    The stage folder is locked while the stage runs: another process cannot run the same stage into it.
+    """
+    with folder_lock(folder, enabled=is_main_process(), notice=announce):
+        return _run_stage(name, folder, config, parents, body, announce)
+
+
+def _run_stage(name: str, folder: Path, config: Mapping[str, Any], parents: Mapping[str, str], body: StageFn,
+               announce: Callable[[str], None]) -> StageResult:
     key = stage_key(name, config, parents)
     record = read_record(folder)
     if record is not None and record.get("key") == key:

@@ -13,10 +13,11 @@ from edgetrack.compress.run import weights_hash
 from edgetrack.compress.task import track_losses
 from edgetrack.data.pairs import PairDataset
 from edgetrack.data.sources import training_sources
+from edgetrack.locks import folder_lock
 from edgetrack.models.factory import create_model, is_model_folder, save_model
 from edgetrack.runtime.spec import ProcessingSpec
 from edgetrack.train.checkpoint import run_key
-from edgetrack.train.distributed import barrier, cleanup, init_distributed, pick_device
+from edgetrack.train.distributed import DistInfo, barrier, cleanup, init_distributed, pick_device
 from edgetrack.train.loop import Trainer
 
 
@@ -30,31 +31,37 @@ def run_train(cfg: TrainStageConfig, out: str | Path, resume: bool = True, stage
     device = pick_device(cfg.train.device)
     dist = init_distributed(device)
     try:
-        torch.manual_seed(cfg.train.seed)
-        if is_model_folder(cfg.model):
-            model = create_model(cfg.model, drop_path=cfg.drop_path)
-            parent = weights_hash(cfg.model)
-        else:
-            model = create_model(cfg.model, checkpoint=cfg.weights, drop_path=cfg.drop_path, ce=False)
-            parent = weights_hash(cfg.weights) if cfg.weights else "scratch"
-        dataset = PairDataset(training_sources(cfg.data), ProcessingSpec.from_model_config(model.cfg), cfg.pairs,
-                              cfg.data.weights or None, seed=cfg.train.seed)
-
-        def step_fn(module: nn.Module, batch: Mapping[str, Tensor], step: int) -> dict[str, Tensor]:
-            losses = track_losses(module(batch["template"], batch["search"]), batch["heatmap"],
-                                  batch["search_box"], cfg.losses)
-            return {**losses, "total": losses["track"]}
-
-        trainer = Trainer(model, step_fn, dataset, cfg.train, out, device, dist,
-                          run=run_key(cfg.to_dict(), stage=stage, init=parent, world_size=dist.world_size))
-        if resume and not fresh:
-            trainer.resume(on_mismatch)
-        losses = trainer.fit()
-        barrier(dist)
-        if dist.is_main:
-            save_model(model.eval().cpu(), out / "model", stage=stage, config=cfg.to_dict(),
-                       parents={"init": parent}, metrics={"final_losses": losses})
-        barrier(dist)  # no process returns before rank 0 has written the weights the next stage reads
-        return out / "model"
+        with folder_lock(out, enabled=dist.is_main):
+            return _train(cfg, out, resume, stage, fresh, on_mismatch, device, dist)
     finally:
         cleanup(dist)
+
+
+def _train(cfg: TrainStageConfig, out: Path, resume: bool, stage: str, fresh: bool, on_mismatch: str,
+           device: torch.device, dist: DistInfo) -> Path:
+    torch.manual_seed(cfg.train.seed)
+    if is_model_folder(cfg.model):
+        model = create_model(cfg.model, drop_path=cfg.drop_path)
+        parent = weights_hash(cfg.model)
+    else:
+        model = create_model(cfg.model, checkpoint=cfg.weights, drop_path=cfg.drop_path, ce=False)
+        parent = weights_hash(cfg.weights) if cfg.weights else "scratch"
+    dataset = PairDataset(training_sources(cfg.data), ProcessingSpec.from_model_config(model.cfg), cfg.pairs,
+                          cfg.data.weights or None, seed=cfg.train.seed)
+
+    def step_fn(module: nn.Module, batch: Mapping[str, Tensor], step: int) -> dict[str, Tensor]:
+        losses = track_losses(module(batch["template"], batch["search"]), batch["heatmap"],
+                              batch["search_box"], cfg.losses)
+        return {**losses, "total": losses["track"]}
+
+    trainer = Trainer(model, step_fn, dataset, cfg.train, out, device, dist,
+                      run=run_key(cfg.to_dict(), stage=stage, init=parent, world_size=dist.world_size))
+    if resume and not fresh:
+        trainer.resume(on_mismatch)
+    losses = trainer.fit()
+    barrier(dist)
+    if dist.is_main:
+        save_model(model.eval().cpu(), out / "model", stage=stage, config=cfg.to_dict(),
+                   parents={"init": parent}, metrics={"final_losses": losses})
+    barrier(dist)  # no process returns before rank 0 has written the weights the next stage reads
+    return out / "model"
