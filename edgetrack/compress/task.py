@@ -17,13 +17,18 @@ Method = Literal["replacement", "distill", "naive"]
 
 
 class LossWeights(FrozenConfig):
-    """CompressTracker's weights: track = focal + 2 GIoU + 5 L1; prediction guidance 2 GIoU + 5 L1; features x0.2."""
+    """CompressTracker's weights: track = focal + 2 GIoU + 5 L1; prediction guidance 2 GIoU + 5 L1; features x0.2.
+
+    `feat_normalise` is edgetrack's option, not the paper's: "layernorm" computes the feature-mimicking MSE on
+    per-token standardised features (see `losses.feature_mimic`), "none" is the paper's raw MSE.
+    """
 
     focal: float = 1.0
     giou: float = 2.0
     l1: float = 5.0
     pred: float = 1.0
     feat: float = 0.2
+    feat_normalise: Literal["none", "layernorm"] = "none"
 
 
 def track_losses(out: HeadOutput, heatmap: Tensor, box_xywh: Tensor, w: LossWeights) -> dict[str, Tensor]:
@@ -65,7 +70,7 @@ class CompressTask:
         if self.method != "naive":
             t_out, t_feats = self.model.teacher_forward(batch["template"], batch["search"])
             losses.update(prediction_guidance(out, t_out, self.w))
-            losses["feat"] = feature_mimic(feats, t_feats, self.len_template)
+            losses["feat"] = feature_mimic(feats, t_feats, self.len_template, self.w.feat_normalise)
             total = total + self.w.pred * losses["pred"] + self.w.feat * losses["feat"]
         losses["total"] = total
         return losses
