@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from edgetrack.calibration.collect import check_split, collect
+from edgetrack.calibration.collect import MIN_SAMPLES, check_split, collect
 from edgetrack.calibration.store import CalibrationSet
-from edgetrack.errors import DataError
+from edgetrack.errors import ConfigError, DataError
 from edgetrack.runtime.spec import ProcessingSpec
 
 
@@ -24,6 +24,14 @@ def model_spec(model: str) -> ProcessingSpec:
 
 
 def calibration_sequences(data: str, root: str | Path | None) -> list:
+    """Sequences for `data`: `DATASET:SPLIT`, or a name as `compress` and `eval` spell it (`synthetic-train`,
+    `got10k`, ...: that dataset's training split). Evaluation splits are refused."""
+    if ":" not in data and data != "synthetic":
+        from edgetrack.data.sources import training_source
+
+        if data == "synthetic-train":
+            return list(training_source(data, root, synthetic_sequences=64))
+        return list(training_source(data, root))
     dataset, _, split = data.partition(":")
     check_split(dataset, split or None)
     if dataset == "synthetic":
@@ -39,6 +47,9 @@ def calibration_sequences(data: str, root: str | Path | None) -> list:
 
 def run_calibrate(model: str, data: str, root: str | Path | None, samples: int, seed: int, out: str | Path,
                   progress: Callable[[int], None] | None = None) -> CalibrationSet:
+    if samples < 1:
+        raise ConfigError(f"--samples must be at least 1 (got {samples}); {MIN_SAMPLES} or more give reliable "
+                          "INT8 ranges")
     spec = model_spec(model)
     calib = collect(calibration_sequences(data, root), spec, samples, seed, progress)
     calib.meta.update(model=str(model), data=data, seed=seed, template_size=spec.template_size,

@@ -13,7 +13,8 @@ from edgetrack.cli.console import err, out
 
 def calibrate(
     model: str = typer.Option(..., "--model", "-m", help="Model folder, exported artifact or preset."),
-    data: str = typer.Option("synthetic:synthetic-train", help="DATASET[:SPLIT], e.g. got10k:train. Evaluation "
+    data: str = typer.Option("synthetic:synthetic-train", help="DATASET[:SPLIT] (got10k:train), or a "
+                             "training set as compress names it (synthetic-train, got10k, lasot). Evaluation "
                              "splits are refused."),
     data_root: Path = typer.Option(None, help="Folder holding the dataset (not needed for synthetic)."),
     samples: int = typer.Option(512, help="Number of (template, search) pairs."),

@@ -78,3 +78,23 @@ def test_unknown_precision_and_missing_calib(tmp_path, micro_model: TrackerModel
     assert "unknown precision" in capsys.readouterr().err
     assert run(["export", str(model_dir), "--out", str(tmp_path / "y"), "--precision", "int8"]) == 2
     assert "needs a calibration set" in capsys.readouterr().err
+
+
+def test_calibrate_accepts_the_dataset_names_compress_uses(tmp_path, micro_model: TrackerModel) -> None:
+    model_dir = save_model(micro_model, tmp_path / "m")
+    code = run(["calibrate", "--model", str(model_dir), "--data", "synthetic-train", "--samples", "8",
+                "--out", str(tmp_path / "c.npz")])
+    assert code == 0
+    same = CalibrationSet.load(tmp_path / "c.npz")
+    run(["calibrate", "--model", str(model_dir), "--data", "synthetic:synthetic-train", "--samples", "8",
+         "--out", str(tmp_path / "d.npz")])
+    assert CalibrationSet.load(tmp_path / "d.npz").fingerprint == same.fingerprint  # two spellings, one set
+
+
+def test_calibrate_refuses_evaluation_names_and_zero_samples(tmp_path, micro_model: TrackerModel, capsys) -> None:
+    model_dir = save_model(micro_model, tmp_path / "m")
+    assert run(["calibrate", "--model", str(model_dir), "--data", "synthetic-test", "--out",
+                str(tmp_path / "c.npz")]) == 2
+    assert "evaluation set" in capsys.readouterr().err
+    assert run(["calibrate", "--model", str(model_dir), "--samples", "0", "--out", str(tmp_path / "c.npz")]) == 2
+    assert "--samples must be at least 1" in capsys.readouterr().err
