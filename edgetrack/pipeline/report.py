@@ -29,8 +29,10 @@ def _stages(results: Sequence[StageResult], out: Path) -> list[str]:
 def _accuracy(ev: StageResult, out: Path) -> list[str]:
     overall = ev.outputs["overall"]
     rows = [[name, m["auc"], m["op50"], m["op75"], m["precision"], m["norm_precision"]] for name, m in overall.items()]
-    lines = [f"## Accuracy on {ev.outputs['benchmark']} (one-pass evaluation)", "",
-             *_table(["model", "AUC", "OP50", "OP75", "P@20", "Pnorm@0.20"], rows)]
+    counts = sorted({m.get("num_sequences", "?") for m in overall.values()}, key=str)
+    n = ", ".join(str(c) for c in counts)
+    lines = [f"## Accuracy on {ev.outputs['benchmark']} ({n} sequences, one-pass evaluation)", "",
+             *_table(["model", f"AUC ({n} seq)", "OP50", "OP75", "P@20", "Pnorm@0.20"], rows)]
     lines += [f"![{Path(p).stem}]({os.path.relpath(p, out)})" for p in ev.outputs["plots"]]
     return lines + [""]
 
@@ -49,8 +51,10 @@ def _teacher_vs_student(models: dict[str, str], by_name: dict[str, StageResult])
     if "teacher" not in models:
         return []
     rows = []
+    n = next(iter(by_name["eval"].outputs["overall"].values()), {}).get("num_sequences") if "eval" in by_name else None
     for metric in ("parameters", "GMACs", "blocks", "AUC", "p50 ms"):
-        rows.append([metric] + [_metric(metric, label, models[label], by_name) for label in ("teacher", "student")])
+        name = f"AUC ({n} seq)" if metric == "AUC" and n else metric
+        rows.append([name] + [_metric(metric, label, models[label], by_name) for label in ("teacher", "student")])
     return ["## Teacher vs student", "", *_table(["", "teacher", "student"], rows)]
 
 
@@ -73,8 +77,10 @@ def _export(export: StageResult, build: StageResult | None) -> list[str]:
              + ", ".join(f"{k} {v:.1e}" for k, v in m["parity_fp32"].items()) + ".", ""]
     rows = [[p, max(d.values()) if d else 0.0, m.get("auc", {}).get(p, "-")] for p, d in m["parity_vs_fp32"].items()]
     if rows:
-        lines += _table(["variant", "max abs diff vs fp32", "AUC"], [["fp32", 0.0, m.get("auc", {}).get("fp32", "-")],
-                                                                      *rows])
+        # the export's own check tracks only a few sequences: say how many, beside the full evaluation above
+        auc = f"AUC ({m.get('auc_sequences', '?')} seq)" if m.get("auc") else "AUC"
+        lines += _table(["variant", "max abs diff vs fp32", auc], [["fp32", 0.0, m.get("auc", {}).get("fp32", "-")],
+                                                                    *rows])
     if build is not None:
         cfg = build.outputs.get("config", {})
         lines += [f"Build: target `{cfg.get('target', '?')}`, precision `{cfg.get('precision', '?')}`"
