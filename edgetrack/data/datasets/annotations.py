@@ -109,3 +109,18 @@ def list_images(folder: Path) -> list[Path]:
 def count_images(folder: Path, suffix: str = ".jpg") -> int:
     """How many images with `suffix` a folder holds (for splits that annotate only the first frame)."""
     return sum(1 for p in folder.iterdir() if p.suffix.lower() == suffix and not p.name.startswith("."))
+
+
+def check_frame_count(gt: Path, boxes: int, folder: Path, suffix: str = ".jpg") -> int:
+    """The frame count of a sequence annotated box by box: its images, which must match its boxes one to one.
+
+    A ground-truth file shorter than the video (or images missing) would otherwise shorten the sequence
+    without a word, and its score would be computed on part of it.
+    """
+    if not folder.is_dir():
+        raise DataError(f"{folder} (the frames of {gt}) does not exist")
+    images = count_images(folder, suffix)
+    if images != boxes:
+        raise DataError(f"{gt} has {boxes} boxes but {folder} holds {images} {suffix} frames; one box per frame is "
+                        "expected: the annotation is truncated or frames are missing")
+    return images

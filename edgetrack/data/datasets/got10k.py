@@ -17,7 +17,7 @@ from __future__ import annotations
 import warnings
 from pathlib import Path
 
-from edgetrack.data.datasets.annotations import count_images, read_boxes, read_flags, read_names
+from edgetrack.data.datasets.annotations import check_frame_count, count_images, read_boxes, read_flags, read_names
 from edgetrack.data.datasets.base import Dataset, register, select
 from edgetrack.data.sequence import Sequence
 
@@ -62,7 +62,7 @@ class GOT10k(Dataset):
         if not gt.is_file():
             raise self.layout_error(f"has no '{rel}/groundtruth.txt'")
         boxes = read_boxes(gt)
-        n = count_images(seq_dir) if self.split == "test" else len(boxes)
+        n = count_images(seq_dir) if self.split == "test" else check_frame_count(gt, len(boxes), seq_dir)
         frames = [seq_dir / f"{i:08d}.jpg" for i in range(1, n + 1)]
         attributes: dict[str, object] = dict(_meta_info(seq_dir / "meta_info.ini"))
         visible = None

@@ -17,7 +17,7 @@ import os
 import re
 from pathlib import Path
 
-from edgetrack.data.datasets.annotations import read_boxes, read_flags, read_text
+from edgetrack.data.datasets.annotations import check_frame_count, read_boxes, read_flags, read_text
 from edgetrack.data.datasets.base import Dataset, packaged_names, register, select, sorted_names
 from edgetrack.data.sequence import Sequence
 
@@ -67,7 +67,7 @@ class LaSOT(Dataset):
         if not gt.is_file():
             raise self.layout_error(f"has no '{gt.relative_to(self.root)}'")
         boxes = read_boxes(gt)
-        n = len(boxes)
+        n = check_frame_count(gt, len(boxes), seq_dir / "img")
         attributes: dict[str, object] = {"class": _class_of(name)}
         visible = None
         occlusion, out_of_view = seq_dir / "full_occlusion.txt", seq_dir / "out_of_view.txt"

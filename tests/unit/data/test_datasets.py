@@ -306,3 +306,11 @@ def test_coco_objects_become_one_frame_sequences(tmp_path):
     _assert_red(seq.frame(0))
     with pytest.raises(DataError, match=r"COCO root .* has no 'annotations/instances_val2017.json'"):
         load_dataset("coco", tmp_path, "val")
+
+
+def test_lasot_ground_truth_shorter_than_the_video_is_refused_with_the_counts(tmp_path):
+    seq = tmp_path / "airplane" / "airplane-1"
+    _lasot_sequence(seq)
+    _image(seq / "img" / "00000004.jpg")  # four frames, three boxes
+    with pytest.raises(DataError, match=r"groundtruth.txt has 3 boxes but .*img holds 4 .jpg frames"):
+        load_dataset("lasot", tmp_path, "all")["airplane-1"]
