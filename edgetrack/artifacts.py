@@ -126,6 +126,21 @@ def verify_file(path: str | Path) -> Path:
     return path
 
 
+def remove_stale_siblings(target: Path) -> int:
+    """Delete the temporary `.NAME.tmp-*` / `.NAME.old-*` folders that killed writers of `target` left behind.
+
+    They can be as large as the artifact (a gigabyte at OSTrack-256 scale); writers of one output folder hold
+    its lock (`edgetrack.locks`), so no live writer owns them.
+    """
+    stale = [p for pattern in (f".{target.name}.tmp-*", f".{target.name}.old-*") for p in target.parent.glob(pattern)]
+    for p in stale:
+        if p.is_dir():
+            shutil.rmtree(p, ignore_errors=True)
+        else:
+            p.unlink(missing_ok=True)
+    return len(stale)
+
+
 @contextlib.contextmanager
 def atomic_folder(target: str | Path, overwrite: bool = True) -> Iterator[Path]:
     """Yield a temporary sibling folder; on success it replaces `target`, on error it is removed.
@@ -136,6 +151,7 @@ def atomic_folder(target: str | Path, overwrite: bool = True) -> Iterator[Path]:
     if target.exists() and not overwrite:
         raise ArtifactError(f"{target} exists; pass --overwrite or choose another --out")
     target.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_siblings(target)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
     publish(tmp, directory=True)
     try:

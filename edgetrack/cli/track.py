@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import statistics
 import time
 from pathlib import Path
@@ -42,7 +43,10 @@ class ResultsFile:
         if not path.parent.is_dir():
             raise ArtifactError(f"cannot write results {path}: folder {path.parent} does not exist")
         self.jsonl = path.suffix.lower() == ".jsonl"
-        self._file: IO[str] = path.open("w", encoding="utf-8")
+        # written beside the target and renamed at the end: a failed run leaves no partial results file
+        self.path = path
+        self._tmp = path.with_name(f".{path.name}.partial")
+        self._file: IO[str] = self._tmp.open("w", encoding="utf-8")
         self._next = 0
 
     def write(self, result: Any) -> None:
@@ -56,8 +60,13 @@ class ResultsFile:
         self._file.write(",".join(f"{v:.2f}" for v in result.box) + "\n")
         self._next = result.index + 1
 
-    def close(self) -> None:
+    def close(self, keep: bool = True) -> None:
+        """Publish the results (`keep`) or discard them (the run failed)."""
         self._file.close()
+        if keep:
+            os.replace(self._tmp, self.path)
+        else:
+            self._tmp.unlink(missing_ok=True)
 
 
 class TrackProgress:
@@ -155,6 +164,7 @@ def track(
         writer = ResultsFile(results) if results else None
         display = Display() if show else None
         total = min(src.length or 0, max_frames or (src.length or 0)) or None
+        failed = True
         try:
             with TrackProgress(Path(source).name or source, total) as bar:
                 for result in track_frames(tracker, src.frames(warn=_warn), box, lost_below):
@@ -163,7 +173,9 @@ def track(
                     bar.update(stats.frames, stats.fps, stats.lost)
                     if max_frames and stats.frames >= max_frames:
                         break
+            failed = False
         except KeyboardInterrupt:
+            failed = False  # what was tracked until then is valid
             err.print("stopped by the user", highlight=False)
         except TrackingError as exc:
             if stats.frames:
@@ -171,7 +183,9 @@ def track(
             # nothing tracked yet, so the first frame refused the box: say which option to fix
             raise TrackingError(f"--init {init}: {exc}; give x,y,w,h in pixels of the first frame of {source}") from exc
         finally:
-            for closing in (sink, writer, display):
+            if writer is not None:
+                writer.close(keep=not failed)
+            for closing in (sink, display):
                 if closing is not None:
                     closing.close()
         out.print(stats.summary(src.skipped, lost_below), highlight=False, soft_wrap=True)

@@ -4,8 +4,9 @@ Frames are RGB, (H, W, 3). Accepted and converted:
 
 - grayscale (H, W) or (H, W, 1): the channel is repeated to RGB, so a mono camera works with an RGB model;
 - RGBA (H, W, 4): alpha is dropped;
-- dtype uint8 is the contract; floating frames are accepted as intensities on the same 0-255 scale (not 0-1)
-  and must be finite; other dtypes (uint16, int, bool) are refused, because their scale is ambiguous.
+- dtype uint8 is the contract; floating frames are accepted as intensities on the same 0-255 scale and must be
+  finite; a float frame whose values all lie in [0, 1] is refused (it is almost surely on the 0-1 scale, and
+  would track worse without a word); other dtypes (uint16, int, bool) are refused, as their scale is ambiguous.
 
 All frames of one sequence must have the size of the frame given to `initialize`.
 
@@ -58,8 +59,12 @@ def to_rgb(frame: np.ndarray) -> np.ndarray:
         image = np.repeat(image, 3, axis=2)
     elif image.shape[2] == 4:
         image = image[:, :, :3]
-    if image.dtype != np.uint8 and not np.all(np.isfinite(image)):
-        raise TrackingError("frame has NaN or infinite values")
+    if image.dtype != np.uint8:
+        if not np.all(np.isfinite(image)):
+            raise TrackingError("frame has NaN or infinite values")
+        if float(image.max()) <= 1.0:
+            raise TrackingError("float frame with all values in [0, 1]: edgetrack takes intensities on the 0-255 "
+                                "scale; pass (frame * 255).astype(np.uint8), or frame * 255")
     return image
 
 

@@ -163,6 +163,9 @@ def _read_capture(cap: Capture, src: FrameSource, warn: Warn) -> Iterator[tuple[
             index -= failed
             if live:
                 warn(f"{src.name} gave no frame in {failed} tries after frame {index - 1}; treating it as ended")
+            elif src.length is not None and index < src.length:
+                warn(f"read {index} of the {src.length} frames {src.name} announces: the file is truncated or "
+                     "damaged after frame " + str(max(index - 1, 0)))
             return
         if live:
             time.sleep(LIVE_RETRY_S)

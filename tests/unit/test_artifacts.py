@@ -34,3 +34,15 @@ def test_failed_atomic_folder_leaves_nothing(tmp_path) -> None:
         (folder / "half").write_text("written")
         raise RuntimeError("interrupted")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_atomic_folder_removes_what_killed_writers_left(tmp_path) -> None:
+    from edgetrack.artifacts import atomic_folder
+
+    (tmp_path / ".student.tmp-abc123").mkdir()
+    (tmp_path / ".student.tmp-abc123" / "model.safetensors").write_bytes(b"x" * 1000)
+    (tmp_path / ".student.old-999").mkdir()
+    (tmp_path / ".other.tmp-1").mkdir()  # another artifact's: left alone
+    with atomic_folder(tmp_path / "student") as tmp:
+        (tmp / "f").write_text("1")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".other.tmp-1", "student"]

@@ -122,3 +122,19 @@ def test_help_explains_every_option(capsys: pytest.CaptureFixture[str]) -> None:
     for option in ("--model", "--init", "--out", "--results", "--backend", "--show", "--lost-below", "--max-frames"):
         assert option in text
     assert "GStreamer" in text and "camera index" in text
+
+
+def test_a_failed_run_leaves_no_partial_results_file(tmp_path: Path) -> None:
+    from edgetrack.cli.track import ResultsFile
+
+    class Row:
+        index, box, score, lost, timings = 0, (1.0, 2.0, 3.0, 4.0), 0.9, False, {}
+
+    failed = ResultsFile(tmp_path / "r.txt")
+    failed.write(Row())
+    failed.close(keep=False)
+    assert list(tmp_path.iterdir()) == []
+    done = ResultsFile(tmp_path / "r.txt")
+    done.write(Row())
+    done.close()
+    assert (tmp_path / "r.txt").read_text() == "1.00,2.00,3.00,4.00\n" and len(list(tmp_path.iterdir())) == 1

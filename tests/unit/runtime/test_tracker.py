@@ -194,3 +194,11 @@ def test_tracker_is_importable_from_the_package_root() -> None:
     assert edgetrack.Tracker is RuntimeTracker and edgetrack.TrackResult is Result
     with pytest.raises(AttributeError, match="no attribute 'Trackr'"):
         edgetrack.Trackr  # noqa: B018
+
+
+def test_float_frames_on_the_0_1_scale_are_refused_with_the_fix() -> None:
+    from edgetrack.runtime.tracker import to_rgb
+
+    with pytest.raises(TrackingError, match=r"\[0, 1\].*frame \* 255"):
+        to_rgb(np.full((8, 8, 3), 0.5, dtype=np.float32))
+    assert to_rgb(np.full((8, 8, 3), 128.0, dtype=np.float32)).shape == (8, 8, 3)

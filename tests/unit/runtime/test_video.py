@@ -189,3 +189,12 @@ def test_video_sink_refuses_unknown_suffix_and_missing_folder(tmp_path: Path) ->
 def test_display_on_headless_opencv_explains_the_fix() -> None:
     with pytest.raises(VideoError, match="opencv-python-headless"):
         Display()
+
+
+def test_a_truncated_file_says_how_many_of_the_announced_frames_it_read() -> None:
+    cap = FakeCapture([_bgr(i) for i in range(13)], length=30)  # the container announces 30
+    warnings: list[str] = []
+    with capture_source(cap, "video", "clip.mp4") as src:
+        frames = list(src.frames(warn=warnings.append))
+    assert len(frames) == 13
+    assert warnings == ["read 13 of the 30 frames clip.mp4 announces: the file is truncated or damaged after frame 12"]
