@@ -12,10 +12,16 @@ from edgetrack.errors import RegistryError
 T = TypeVar("T")
 
 
+def closest(name: str, choices: list[str]) -> str | None:
+    """The choice closest to `name`, or None when none is close."""
+    close = difflib.get_close_matches(name, choices, n=1, cutoff=0.5)
+    return close[0] if close else None
+
+
 def suggest(name: str, choices: list[str]) -> str:
     """Return ' Did you mean X?' for the closest choice, or ''."""
-    close = difflib.get_close_matches(name, choices, n=1, cutoff=0.5)
-    return f" Did you mean '{close[0]}'?" if close else ""
+    close = closest(name, choices)
+    return f" Did you mean '{close}'?" if close else ""
 
 
 class Registry(Generic[T]):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import statistics
 import time
@@ -28,6 +29,9 @@ def parse_box(text: str) -> tuple[float, float, float, float]:
         values = ()
     if len(values) != 4:
         raise typer.BadParameter(f"'{text}' is not a box; give x,y,w,h in pixels, e.g. --init 120,80,40,60")
+    if not all(math.isfinite(v) for v in values):
+        raise typer.BadParameter(f"'{text}' has a value that is not a finite number; give x,y,w,h in pixels, "
+                                 "e.g. --init 120,80,40,60")
     return values  # type: ignore[return-value]
 
 

@@ -10,7 +10,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from edgetrack.errors import ConfigError
-from edgetrack.registry import suggest
+from edgetrack.registry import closest
 
 C = TypeVar("C", bound="FrozenConfig")
 
@@ -38,13 +38,25 @@ def _nested_model(annotation: Any) -> type[FrozenConfig] | None:
     return None
 
 
+def _rest(value: Any) -> str:
+    """'.a.b' for a value {"a": {"b": ...}} holding a single chain of keys, else ''."""
+    rest = ""
+    while isinstance(value, Mapping) and len(value) == 1:
+        (key, value), = value.items()
+        rest += f".{key}"
+    return rest
+
+
 def check_keys(cls: type[FrozenConfig], data: Mapping[str, Any], where: str = "") -> None:
     """Raise ConfigError for the first unknown key, suggesting the closest known one."""
     fields = cls.model_fields
     for key, value in data.items():
         path = f"{where}{key}"
         if key not in fields:
-            raise ConfigError(f"unknown config key '{path}'.{suggest(key, list(fields))}")
+            rest = _rest(value)  # `--set trian.epochs=3` arrives as {"trian": {"epochs": 3}}
+            close = closest(key, list(fields))
+            hint = f" Did you mean '{where}{close}{rest}'?" if close else ""
+            raise ConfigError(f"unknown config key '{path}{rest}'.{hint}")
         nested = _nested_model(fields[key].annotation)
         if nested is not None and isinstance(value, Mapping):
             check_keys(nested, value, f"{path}.")

@@ -46,10 +46,13 @@ def read_state_dict(path: str | Path) -> tuple[StateDict, str]:
         raise CheckpointError(f"checkpoint not found: {path}")
     if path.suffix == ".safetensors":
         return load_safetensors(path), "safetensors"
+    if path.stat().st_size == 0:
+        raise CheckpointError(f"cannot read checkpoint {path}: the file is empty (0 bytes)")
     try:
         raw = load_pickle(path)
     except Exception as err:  # torch raises several unrelated types for damaged files
-        raise CheckpointError(f"cannot read checkpoint {path}: {err}") from None
+        reason = str(err).strip() or f"{type(err).__name__}: truncated or not a PyTorch checkpoint"
+        raise CheckpointError(f"cannot read checkpoint {path}: {reason}") from None
     return remap(raw, str(path))
 
 
@@ -81,6 +84,10 @@ def remap(raw: Any, where: str = "checkpoint") -> tuple[StateDict, str]:
     """Convert a loaded checkpoint to our key names; return (state dict, format)."""
     fmt = detect_format(raw)
     if fmt == "unknown":
+        for key in ("net", "model"):
+            if isinstance(raw, dict) and key in raw:
+                raise CheckpointError(f"{where}: its '{key}' entry is a {type(raw[key]).__name__}, not a state dict "
+                                      f"(a whole pickled model?); save {key}.state_dict() instead")
         top = list(raw)[:8] if isinstance(raw, dict) else type(raw).__name__
         raise CheckpointError(f"{where}: unrecognised checkpoint layout (top-level keys: {top}); expected an "
                               "OSTrack/CompressTracker release (key 'net'), MAE pretraining (key 'model') or a "

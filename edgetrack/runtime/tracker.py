@@ -70,7 +70,10 @@ def to_rgb(frame: np.ndarray) -> np.ndarray:
 
 def _check_box(box: Sequence[float] | np.ndarray, width: int, height: int) -> np.ndarray:
     """The box as float64 (x, y, w, h) if it has a positive finite size and overlaps the frame."""
-    b = np.asarray(box, dtype=np.float64).reshape(-1)
+    try:
+        b = np.asarray(box, dtype=np.float64).reshape(-1)
+    except (TypeError, ValueError):
+        raise TrackingError(f"the initial box must be 4 numbers (x, y, w, h); got {box!r}") from None
     if b.shape != (4,):
         raise TrackingError(f"the initial box must be 4 numbers (x, y, w, h); got shape {np.shape(box)}")
     if not np.all(np.isfinite(b)) or b[2] <= 0 or b[3] <= 0:

@@ -39,7 +39,7 @@ def test_teacher_without_weights_is_refused(tmp_path, capsys) -> None:
 def test_unknown_setting_is_refused(tmp_path, capsys) -> None:
     code = run(["compress", "--set", "train.epoch=3", "--out", str(tmp_path)])
     assert code == 2
-    assert "Did you mean 'epochs'" in capsys.readouterr().err
+    assert "Did you mean 'train.epochs'" in capsys.readouterr().err
 
 
 def test_evaluation_split_cannot_be_trained_on(tmp_path, capsys) -> None:

@@ -37,10 +37,13 @@ def test_configs_are_frozen() -> None:
 
 
 def test_unknown_key_suggests_closest() -> None:
-    with pytest.raises(ConfigError, match="unknown config key 'optim.weight_decy'. Did you mean 'weight_decay'"):
+    with pytest.raises(ConfigError, match="unknown config key 'optim.weight_decy'. Did you mean 'optim.weight_decay'"):
         load_config(Train, None, ["optim.weight_decy=0.1"])
     with pytest.raises(ConfigError, match="unknown config key 'epoch'. Did you mean 'epochs'"):
         load_config(Train, {"epoch": 3})
+    # a misspelt section keeps the rest of the key in the suggestion
+    with pytest.raises(ConfigError, match=r"unknown config key 'optm.lr'. Did you mean 'optim.lr'\?"):
+        load_config(Train, None, ["optm.lr=0.1"])
 
 
 def test_bad_value_and_bad_override_form(tmp_path) -> None:
