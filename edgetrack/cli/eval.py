@@ -42,6 +42,20 @@ def evaluate_model(model: str, bench: Benchmark, folder: Path, data_root: Path |
     return report
 
 
+def draw_strip(name: str, bench: Benchmark, data_root: Path | None, folders: dict[str, Path], path: Path) -> Path:
+    """Write the strip of sequence `name` with the boxes in each results folder."""
+    from edgetrack.errors import DataError
+    from edgetrack.eval.run import benchmark_sequences
+    from edgetrack.eval.strip import frame_strip, write_strip
+    from edgetrack.registry import suggest
+
+    sequences = {s.name: s for s in benchmark_sequences(bench, data_root)}
+    if name not in sequences:
+        raise DataError(f"{bench.name} has no sequence '{name}'.{suggest(name, list(sequences))}")
+    boxes = {label: read_result(folder, name) for label, folder in folders.items()}
+    return write_strip(path, frame_strip(sequences[name], boxes))
+
+
 def eval_cmd(
     model: list[str] = typer.Option(..., "--model", "-m", help="Model folder, exported artifact, preset with "
                                     "bundled weights (tiny), or an OpenCV baseline: opencv:csrt, opencv:kcf, "
@@ -53,15 +67,21 @@ def eval_cmd(
     workers: int = typer.Option(1, help="Parallel processes, one sequence each."),
     device: str = typer.Option("cpu", help="Device for torch models: cpu, cuda, cuda:1 ..."),
     out_dir: Path = typer.Option(Path("runs/eval"), "--out", help="Results land in OUT/BENCHMARK/MODEL/."),
+    strip: list[str] = typer.Option(None, "--strip", help="Also draw every model's boxes on frames of this sequence "
+                                    "(repeatable): OUT/BENCHMARK/strip-NAME.png."),
 ) -> None:
     """Run one-pass evaluation; re-running resumes and only tracks sequences without a complete result."""
     bench = BENCHMARKS.get(benchmark)
-    reports = {}
+    reports, folders = {}, {}
     for m in model:
         folder = out_dir / bench.name / model_label(m)
         report = evaluate_model(m, bench, folder, data_root, workers, device)
+        folders[model_label(m)] = folder / "results"
         if report is not None:
             reports[model_label(m)] = report
+    for name in strip or []:
+        path = draw_strip(name, bench, data_root, folders, out_dir / bench.name / f"strip-{name}.png")
+        out.print(f"strip: {path}")
     if not reports:
         return
     overall = {name: r["overall"] for name, r in reports.items()}
