@@ -27,15 +27,17 @@ def check_split(dataset: str, split: str | None) -> None:
                         "the reported scores. Use a training split (e.g. synthetic:synthetic-train, got10k:train)")
 
 
-def _tracking_jitter(box: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def _tracking_jitter(box: np.ndarray, rng: np.random.Generator, centre_jitter: float = 0.1,
+                     scale_jitter: float = 0.05) -> np.ndarray:
     """The previous box as a tracker would report it: small centre and scale errors."""
-    size = box[2:] * np.exp(rng.normal(0, 0.05, 2))
-    centre = box[:2] + box[2:] / 2 + rng.normal(0, 0.1, 2) * np.sqrt(box[2] * box[3])
+    size = box[2:] * np.exp(rng.normal(0, scale_jitter, 2))
+    centre = box[:2] + box[2:] / 2 + rng.normal(0, centre_jitter, 2) * np.sqrt(box[2] * box[3])
     return np.r_[centre - size / 2, size]
 
 
 def collect(sequences: SequenceABC[Sequence], spec: ProcessingSpec, samples: int, seed: int = 0,
-            progress: Callable[[int], None] | None = None) -> CalibrationSet:
+            progress: Callable[[int], None] | None = None, centre_jitter: float = 0.1,
+            scale_jitter: float = 0.05) -> CalibrationSet:
     """`samples` (template, search) pairs: template at the first visible frame, search around the jittered
     previous box of a later frame, both cropped exactly as the runtime crops them."""
     if samples < MIN_SAMPLES:
@@ -52,7 +54,8 @@ def collect(sequences: SequenceABC[Sequence], spec: ProcessingSpec, samples: int
         t0, i = int(vis[0]), int(rng.choice(vis[1:]))
         prev = seq.boxes[i - 1] if seq.visible[i - 1] else seq.boxes[i]
         z, _ = preprocess(seq.frame(t0), seq.boxes[t0], s.template_factor, s.template_size, s.mean, s.std)
-        x, _ = preprocess(seq.frame(i), _tracking_jitter(prev, rng), s.search_factor, s.search_size, s.mean, s.std)
+        box = _tracking_jitter(prev, rng, centre_jitter, scale_jitter)
+        x, _ = preprocess(seq.frame(i), box, s.search_factor, s.search_size, s.mean, s.std)
         templates.append(z[0])
         searches.append(x[0])
         if progress:

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from edgetrack.calibration.collect import MIN_SAMPLES, check_split, collect
+from edgetrack.calibration.recipe import CalibrationRecipe
 from edgetrack.calibration.store import CalibrationSet
 from edgetrack.errors import ConfigError, DataError
 from edgetrack.runtime.spec import ProcessingSpec
@@ -45,15 +46,24 @@ def calibration_sequences(data: str, root: str | Path | None) -> list:
     return list(load_dataset(dataset, root, split or None))
 
 
+def calibrate_with(model: str, recipe: CalibrationRecipe, out: str | Path,
+                   progress: Callable[[int], None] | None = None) -> CalibrationSet:
+    """A calibration set for `model` made by `recipe`, saved to `out`."""
+    return run_calibrate(model, recipe.data, recipe.data_root, recipe.samples, recipe.seed, out, progress,
+                         recipe.centre_jitter, recipe.scale_jitter)
+
+
 def run_calibrate(model: str, data: str, root: str | Path | None, samples: int, seed: int, out: str | Path,
-                  progress: Callable[[int], None] | None = None) -> CalibrationSet:
+                  progress: Callable[[int], None] | None = None, centre_jitter: float = 0.1,
+                  scale_jitter: float = 0.05) -> CalibrationSet:
     if samples < 1:
         raise ConfigError(f"--samples must be at least 1 (got {samples}); {MIN_SAMPLES} or more give reliable "
                           "INT8 ranges")
     spec = model_spec(model)
-    calib = collect(calibration_sequences(data, root), spec, samples, seed, progress)
+    calib = collect(calibration_sequences(data, root), spec, samples, seed, progress, centre_jitter, scale_jitter)
     calib.meta.update(model=str(model), data=data, seed=seed, template_size=spec.template_size,
                       search_size=spec.search_size, template_factor=spec.template_factor,
-                      search_factor=spec.search_factor, jitter="centre N(0, 0.1 sqrt(wh)), scale exp(N(0, 0.05))")
+                      search_factor=spec.search_factor,
+                      jitter=f"centre N(0, {centre_jitter:g} sqrt(wh)), scale exp(N(0, {scale_jitter:g}))")
     calib.save(out)
     return calib

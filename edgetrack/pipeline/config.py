@@ -4,17 +4,23 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from edgetrack.calibration.recipe import CalibrationRecipe
 from edgetrack.compress.config import CompressConfig, TrainStageConfig
 from edgetrack.config.base import FrozenConfig
 
 
-class CalibrateStage(FrozenConfig):
-    """Calibration set for INT8, collected with the student's own preprocessing."""
+class CalibrateStage(CalibrationRecipe):
+    """Calibration set for INT8, collected with the student's own preprocessing: a recipe's settings, or
+    `recipe: NAME|FILE` with the settings given here on top."""
 
-    data: str = "synthetic"
-    data_root: str | None = None
-    samples: int = Field(512, gt=0)
-    seed: int = 0
+    recipe: str | None = None
+
+    def resolved(self) -> CalibrationRecipe:
+        """The recipe this stage runs: the named recipe, overridden by the fields set in the pipeline."""
+        from edgetrack.calibration.recipe import load_recipe
+
+        mine = {k: getattr(self, k) for k in self.model_fields_set if k != "recipe"}
+        return load_recipe(self.recipe, mine) if self.recipe else CalibrationRecipe(**mine)
 
 
 class ExportStage(FrozenConfig):

@@ -42,17 +42,18 @@ def _finetune(cfg: PipelineConfig, out: Path, student: StageResult, say: Announc
 
 
 def _calibrate(cfg: PipelineConfig, out: Path, student: StageResult, say: Announce) -> StageResult:
-    from edgetrack.calibration.run import run_calibrate
+    from edgetrack.calibration.run import calibrate_with
 
-    c = cfg.calibrate
-    assert c is not None
+    assert cfg.calibrate is not None
+    recipe = cfg.calibrate.resolved()
 
     def body(folder: Path) -> tuple[str, dict[str, Any]]:
         path = folder / "calib.npz"
-        calib = run_calibrate(student.outputs["model"], c.data, c.data_root, c.samples, c.seed, path)
+        calib = calibrate_with(student.outputs["model"], recipe, path)
         return calib.fingerprint, {"path": str(path), "samples": len(calib)}
 
-    return run_stage("calibrate", out / "calibrate", c.to_dict(), {"student": student.hash}, body, say)
+    # keyed by what the recipe resolves to, so editing a recipe file re-runs the stage
+    return run_stage("calibrate", out / "calibrate", recipe.to_dict(), {"student": student.hash}, body, say)
 
 
 def _export(cfg: PipelineConfig, out: Path, student: StageResult, calib: StageResult | None,

@@ -97,4 +97,32 @@ def test_calibrate_refuses_evaluation_names_and_zero_samples(tmp_path, micro_mod
                 str(tmp_path / "c.npz")]) == 2
     assert "evaluation set" in capsys.readouterr().err
     assert run(["calibrate", "--model", str(model_dir), "--samples", "0", "--out", str(tmp_path / "c.npz")]) == 2
-    assert "--samples must be at least 1" in capsys.readouterr().err
+    assert "'samples': Input should be greater than 0" in capsys.readouterr().err
+
+
+def test_recipes_by_name_and_file_with_overrides(tmp_path, micro_model: TrackerModel) -> None:
+    from edgetrack.calibration.recipe import load_recipe, recipe_names
+    from edgetrack.errors import ConfigError
+
+    assert {"quickstart", "jetson-orin"} <= set(recipe_names())
+    assert load_recipe("quickstart").samples == 128
+    assert load_recipe("jetson-orin", {"data_root": "/d", "seed": None}).data_root == "/d"
+    with pytest.raises(ConfigError, match="Did you mean 'quickstart'"):
+        load_recipe("quikstart")
+    path = tmp_path / "mine.yaml"
+    path.write_text("data: synthetic-train\nsamples: 8\nseed: 3\ncentre_jitter: 0.0\nscale_jitter: 0.0\n")
+    model_dir = save_model(micro_model, tmp_path / "m")
+    assert run(["calibrate", "--model", str(model_dir), "--recipe", str(path), "--out", str(tmp_path / "a.npz")]) == 0
+    a = CalibrationSet.load(tmp_path / "a.npz")
+    assert a.meta["seed"] == 3 and len(a) == 8 and a.meta["jitter"].startswith("centre N(0, 0 sqrt(wh))")
+    assert run(["calibrate", "--model", str(model_dir), "--recipe", str(path), "--seed", "4", "--out",
+                str(tmp_path / "b.npz")]) == 0
+    assert CalibrationSet.load(tmp_path / "b.npz").meta["seed"] == 4  # the option overrides the recipe
+
+
+def test_pipeline_stage_resolves_recipe_then_its_own_settings() -> None:
+    from edgetrack.pipeline.config import CalibrateStage
+
+    stage = CalibrateStage.model_validate({"recipe": "quickstart", "samples": 64})
+    assert (stage.resolved().samples, stage.resolved().data) == (64, "synthetic-train")
+    assert CalibrateStage.model_validate({"samples": 32}).resolved().samples == 32

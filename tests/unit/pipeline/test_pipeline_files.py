@@ -50,7 +50,8 @@ def test_jetson_recipe_is_the_reference_one() -> None:
     assert (c.losses.giou, c.losses.l1, c.losses.feat, c.drop_path) == (2.0, 5.0, 0.2, 0.1)
     assert (t.epochs, t.pairs_per_epoch, t.batch_size) == (500, 60_000, 32)
     assert (t.optim.lr, t.optim.weight_decay, t.optim.grad_clip, t.optim.lr_drop_epoch) == (4e-5, 1e-4, 0.1, 400)
-    assert cfg.calibrate is not None and cfg.calibrate.samples == 512 and cfg.calibrate.data.endswith(":train")
+    assert cfg.calibrate is not None and cfg.calibrate.resolved().samples == 512
+    assert cfg.calibrate.resolved().data.endswith(":train")
     assert cfg.export.precisions == ("fp32", "fp16", "int8")
     assert cfg.build is not None and (cfg.build.target, cfg.build.precision) == ("jetson-orin-nano", "int8")
     assert cfg.eval is not None and cfg.eval.benchmark == "lasot"
@@ -61,4 +62,4 @@ def test_data_roots_can_be_set_on_the_command_line() -> None:
                       ["compress.data.data_root=/mnt/d", "eval.data_root=/mnt/d/LaSOT", "calibrate.data_root=/mnt/g"])
     assert cfg.compress.data.data_root == "/mnt/d"
     assert cfg.eval is not None and cfg.eval.data_root == "/mnt/d/LaSOT"
-    assert cfg.calibrate is not None and cfg.calibrate.data_root == "/mnt/g"
+    assert cfg.calibrate is not None and cfg.calibrate.resolved().data_root == "/mnt/g"
