@@ -64,6 +64,8 @@ def check_keys(cls: type[FrozenConfig], data: Mapping[str, Any], where: str = ""
 
 def build_config(cls: type[C], data: Mapping[str, Any]) -> C:
     """Validate `data` into `cls`, with readable errors."""
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{cls.__name__} settings must be a mapping of keys to values, not a {type(data).__name__}")
     check_keys(cls, data)
     try:
         return cls.model_validate(dict(data))

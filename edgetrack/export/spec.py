@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import Field
 
 from edgetrack.config.base import FrozenConfig, build_config
-from edgetrack.errors import ArtifactError
+from edgetrack.errors import ArtifactError, ConfigError
 
 IO_SPEC = "io_spec.json"
 
@@ -65,6 +65,12 @@ class IOSpec(FrozenConfig):
         if not path.is_file():
             raise ArtifactError(f"{folder} has no {IO_SPEC}; it is not an exported edgetrack model")
         try:
-            return build_config(cls, json.loads(path.read_text()))
-        except json.JSONDecodeError as err:
+            data = json.loads(path.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError) as err:
             raise ArtifactError(f"{path} is not valid JSON: {err}") from None
+        if not isinstance(data, dict):
+            raise ArtifactError(f"{path} holds a JSON {type(data).__name__}, not an IO spec object; re-export")
+        try:
+            return build_config(cls, data)
+        except ConfigError as err:
+            raise ArtifactError(f"{path} is not a valid IO spec ({err}); re-export the model") from None
