@@ -12,7 +12,8 @@ import yaml
 from edgetrack.artifacts import atomic_folder, file_hashes, make_manifest, sha256_file, verify_file, write_json
 from edgetrack.build import engine_script
 from edgetrack.build.sources import CALIBRATION, calibration_fingerprint, check_export, source_onnx, variant_name
-from edgetrack.build.targets import TargetProfile
+from edgetrack.build.targets import TargetProfile, parse_version
+from edgetrack.errors import ArtifactError
 
 SCRIPT, TRTEXEC, README = "build_engine.py", "trtexec.sh", "README.md"
 SETTINGS_LINE = "SETTINGS: dict[str, Any] = {}  # filled in by `edgetrack build` when it writes a bundle"
@@ -35,16 +36,25 @@ def render_script(settings: dict[str, Any]) -> str:
     return template.replace(SETTINGS_LINE, f"SETTINGS: dict[str, Any] = {settings!r}")
 
 
-def trtexec_command(profile: TargetProfile, precision: str, onnx: str, qdq_onnx: str | None = None) -> str:
-    """The trtexec line equivalent to build_engine.py (legacy INT8 uses the Q/DQ ONNX: no calibrator there)."""
+def trtexec_command(profile: TargetProfile, precision: str, onnx: str, qdq_onnx: str | None = None,
+                    calib_cache: str | None = None) -> str:
+    """The trtexec line equivalent to build_engine.py, with only the flags the target's TensorRT has.
+
+    Legacy INT8 uses the Q/DQ ONNX when there is one; otherwise trtexec reads `calib_cache`, the calibration
+    cache that build_engine.py writes (trtexec cannot calibrate from the .npz itself).
+    """
+    assert profile.tensorrt is not None
     args = ["trtexec", f"--onnx={onnx}", "--saveEngine=model.engine",
-            f"--memPoolSize=workspace:{profile.workspace_mb}M", "--timingCacheFile=timing.cache",
-            f"--builderOptimizationLevel={profile.builder_optimization_level}"]
+            f"--memPoolSize=workspace:{profile.workspace_mb}M", "--timingCacheFile=timing.cache"]
+    if parse_version(profile.tensorrt.min) >= (8, 6):  # the flag appeared in TensorRT 8.6
+        args.append(f"--builderOptimizationLevel={profile.builder_optimization_level}")
     if profile.typing == "strong":
         args.append("--stronglyTyped")
     elif precision == "int8":
         args[1] = f"--onnx={qdq_onnx or onnx}"
-        args += ["--fp16", "--int8"] + ([] if qdq_onnx else ["--calib=calibration.cache"])
+        if not qdq_onnx and calib_cache is None:
+            raise ArtifactError("a legacy INT8 trtexec line without a Q/DQ model needs the calibration cache name")
+        args += ["--fp16", "--int8"] + ([] if qdq_onnx else [f"--calib={calib_cache}"])
     elif precision == "fp16":
         args.append("--fp16")
     return " ".join(args)
@@ -104,8 +114,14 @@ def write_bundle(export_dir: Path, profile: TargetProfile, precision: str, out: 
         (folder / "target.yaml").write_text(yaml.safe_dump(profile.to_dict(), sort_keys=False))
         script = folder / SCRIPT
         script.write_text(render_script(script_settings(profile, precision, onnx, calib_fp)))
-        command = trtexec_command(profile, precision, onnx, qdq)
-        (folder / TRTEXEC).write_text(f"#!/bin/sh\n# run on the target device ({profile.name})\nset -e\n"
+        cache = None
+        if profile.typing == "legacy" and precision == "int8" and qdq is None:
+            assert profile.tensorrt is not None
+            cache = engine_script.calibration_cache_name(sha256_file(folder / onnx),
+                                                         sha256_file(folder / CALIBRATION), profile.tensorrt.min)
+        command = trtexec_command(profile, precision, onnx, qdq, cache)
+        note = (f"# trtexec cannot calibrate: run python3 {SCRIPT} once first, it writes {cache}\n" if cache else "")
+        (folder / TRTEXEC).write_text(f"#!/bin/sh\n# run on the target device ({profile.name})\n{note}set -e\n"
                                       f'cd "$(dirname "$0")"\n{command}\n')
         for path in (script, folder / TRTEXEC):
             path.chmod(path.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)

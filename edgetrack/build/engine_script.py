@@ -62,8 +62,13 @@ def in_range(version: str, low: str, below: str) -> bool:
 
 
 def calibration_cache_name(onnx_sha: str, calib_sha: str, trt_version: str) -> str:
-    """A cache file name that changes when the model, the calibration data or TensorRT changes."""
-    return f"calibration-{onnx_sha[:16]}-{calib_sha[:16]}-trt{trt_version}.cache"
+    """A cache file name that changes when the model, the calibration data or TensorRT's minor version changes.
+
+    Keyed by major.minor (caches carry over between patch releases), so that `edgetrack build` can name the
+    very file this script writes in the bundle's trtexec line from the target's TensorRT version.
+    """
+    minor = ".".join(trt_version.split(".")[:2])
+    return f"calibration-{onnx_sha[:16]}-{calib_sha[:16]}-trt{minor}.cache"
 
 
 class CudaDriver:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 
@@ -8,7 +9,7 @@ import numpy as np
 import pytest
 import yaml
 
-from edgetrack.artifacts import read_manifest
+from edgetrack.artifacts import read_manifest, sha256_file
 from edgetrack.build import engine_script
 from edgetrack.build.engine_info import load_engine_info
 from edgetrack.build.host import Gpu, Host
@@ -113,7 +114,8 @@ def test_calibration_cache_name_changes_with_each_input() -> None:
     a = engine_script.calibration_cache_name("a" * 64, "b" * 64, "8.5.2")
     assert a != engine_script.calibration_cache_name("c" * 64, "b" * 64, "8.5.2")
     assert a != engine_script.calibration_cache_name("a" * 64, "c" * 64, "8.5.2")
-    assert a != engine_script.calibration_cache_name("a" * 64, "b" * 64, "8.5.3")
+    assert a != engine_script.calibration_cache_name("a" * 64, "b" * 64, "8.6.1")
+    assert a == engine_script.calibration_cache_name("a" * 64, "b" * 64, "8.5.3")  # patch releases share caches
 
 
 def test_script_refuses_a_mismatched_host_in_words() -> None:
@@ -156,3 +158,24 @@ def test_cli_build_on_this_machine_writes_a_bundle(tmp_path, export_dir, capsys)
                 "--out", str(tmp_path / "cli")])
     assert code == 0 and (tmp_path / "cli" / "build_engine.py").is_file()
     assert "deploy bundle" in capsys.readouterr().err
+
+
+def test_trtexec_flags_follow_the_targets_tensorrt(tmp_path, export_dir) -> None:
+    from edgetrack.build.engine_script import calibration_cache_name
+
+    xavier = (run_build(export_dir, "jetson-xavier-nx", "fp16", tmp_path / "x", host=NO_GPU, log=lambda _: None)
+              / "trtexec.sh").read_text()
+    assert "--builderOptimizationLevel" not in xavier  # TensorRT 8.5 has no such flag (it came in 8.6)
+    orin = (run_build(export_dir, "jetson-orin-nano", "int8", tmp_path / "o", host=NO_GPU, log=lambda _: None)
+            / "trtexec.sh").read_text()
+    assert "--builderOptimizationLevel=" in orin
+    # legacy INT8 from a calibrator: trtexec reads the very cache file build_engine.py writes
+    (tmp_path / "no-qdq").mkdir()
+    for name in ("model.onnx", "io_spec.json", "calibration.npz", "manifest.json"):
+        shutil.copy(export_dir / name, tmp_path / "no-qdq" / name)
+    folder = run_build(tmp_path / "no-qdq", "jetson-xavier-nx", "int8", tmp_path / "c", host=NO_GPU,
+                       log=lambda _: None)
+    script_cache = calibration_cache_name(sha256_file(folder / "model.onnx"), sha256_file(folder / "calibration.npz"),
+                                          "8.5.2.2")  # what build_engine.py names it under JetPack 5.1's TensorRT
+    trtexec = (folder / "trtexec.sh").read_text()
+    assert f"--calib={script_cache}" in trtexec and "calibration.cache " not in trtexec
