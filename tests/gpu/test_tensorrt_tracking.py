@@ -81,3 +81,35 @@ def test_device_path_tracks_like_the_host_path(engine_dir: Path, cuda_graph: boo
     for frame in video[1:]:
         a, b = device.track(frame), host.track(frame)
         assert np.abs(np.subtract(a.box, b.box)).max() <= 1e-2 and abs(a.score - b.score) <= 1e-3
+
+
+def test_kernels_run_from_a_second_thread_on_the_gpu() -> None:
+    """The GStreamer case: built on one thread, used from another (the device context follows the call)."""
+    import threading
+
+    from edgetrack.runtime.cuda import api
+
+    ok, why = api.cuda_available()
+    if not ok:
+        pytest.skip(f"needs a CUDA GPU through cuda-python: {why}")
+    from edgetrack.runtime.cuda.pipeline import kernels
+
+    api.use_device(0)
+    kernels(0)
+    errors: list[BaseException] = []
+
+    got: list[np.ndarray] = []
+
+    def use() -> None:
+        try:
+            api.use_device(0)  # what every public device call does first; cached, it ran only on the first thread
+            buf = api.DeviceBuffer.from_array(np.arange(16, dtype=np.float32))
+            got.append(buf.download((16,)))
+        except BaseException as err:  # noqa: BLE001 - reported in the main thread
+            errors.append(err)
+
+    worker = threading.Thread(target=use)
+    worker.start()
+    worker.join()
+    assert not errors, errors
+    np.testing.assert_array_equal(got[0], np.arange(16, dtype=np.float32))

@@ -29,6 +29,7 @@ from edgetrack.config.base import build_config
 from edgetrack.data.crops import Crop, crop_and_resize, normalize
 from edgetrack.errors import ArtifactError, ConfigError, EdgetrackError, MissingDependencyError, TrackingError
 from edgetrack.runtime.backends.base import Backend
+from edgetrack.runtime.cuda.api import on_device
 from edgetrack.runtime.decode import decode_outputs, hann2d
 
 if TYPE_CHECKING:
@@ -185,6 +186,7 @@ class TensorRTBackend(Backend):
         t.buffer.upload(host, self.stream)
         self.stream.synchronize()  # pageable source: make sure it is consumed before the caller reuses it
 
+    @on_device
     def set_template(self, template: np.ndarray) -> None:
         """Write the template input once; later `infer`/`track_device` calls reuse it."""
         if "template" not in self.tensors:
@@ -225,6 +227,7 @@ class TensorRTBackend(Backend):
         self.stream.synchronize()
         return {n: t.buffer.download(t.shape, t.dtype) for n, t in self.tensors.items() if not t.is_input}
 
+    @on_device
     def infer(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         self._check_inputs(inputs)
         for name in self.input_names:
@@ -233,6 +236,7 @@ class TensorRTBackend(Backend):
         self._enqueue_engine()
         return {k: v.astype(np.float32, copy=False) for k, v in self._download_outputs().items()}
 
+    @on_device
     def track_device(self, frame: np.ndarray, crop: Crop) -> tuple[np.ndarray, float]:
         """Search crop of a uint8 RGB `frame` at `crop`, engine, decode -> (normalised (cx, cy, w, h), raw score)."""
         self._check_inputs({"search": frame})
@@ -248,11 +252,15 @@ class TensorRTBackend(Backend):
         out = {k: v.astype(np.float32, copy=False) for k, v in self._download_outputs().items()}
         return decode_outputs(out, self._window, "the tensorrt engine")
 
+    @on_device
     def close(self) -> None:
         """Free the device buffers and the stream (also happens when the backend is garbage collected)."""
         for helper in (self._pre, self._dec):
             if helper is not None:
                 helper.free()
+        if self._graph is not None:
+            self._graph.destroy()
+            self._graph = None
         for t in self.tensors.values():
             t.buffer.free()
         self.stream.destroy()

@@ -12,13 +12,16 @@ from __future__ import annotations
 
 import ctypes
 import functools
-from collections.abc import Sequence
-from typing import Any
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 import numpy as np
 
 from edgetrack.errors import EdgetrackError
 
+T = TypeVar("T")
 INSTALL_HINT = "pip install 'edgetrack[trt]' (cuda-python) on a machine with an NVIDIA driver"
 
 
@@ -113,16 +116,48 @@ def device_properties(index: int = 0) -> tuple[str, str, float]:
 
 
 @functools.cache
+def _primary_context(index: int) -> Any:
+    """Device `index`'s primary context, retained once per process."""
+    return drv("cuDevicePrimaryCtxRetain", _device(index))
+
+
 def use_device(index: int = 0) -> Any:
-    """Retain device `index`'s primary context (once per process) and make it current on this thread."""
-    context = drv("cuDevicePrimaryCtxRetain", _device(index))
+    """Make device `index`'s primary context current on the calling thread and return it.
+
+    A CUDA context is current per thread: a tracker built on one thread and called from another (GStreamer's
+    streaming thread, a ROS executor) must make it current again there, so this runs on every call (cheap).
+    """
+    context = _primary_context(index)
     drv("cuCtxSetCurrent", context)
     return context
 
 
 def make_current(index: int = 0) -> None:
-    """Make device `index`'s primary context current on the calling thread (cheap after the first call)."""
-    drv("cuCtxSetCurrent", use_device(index))
+    """Make device `index`'s primary context current on the calling thread."""
+    use_device(index)
+
+
+def on_device(method: Callable[..., T]) -> Callable[..., T]:
+    """Decorator for methods of objects with a `device` index: run with that device current on this thread."""
+
+    @functools.wraps(method)
+    def wrapper(self: Any, *args: Any, **kwargs: Any) -> T:
+        use_device(self.device)
+        return method(self, *args, **kwargs)
+
+    return wrapper
+
+
+def driver_version() -> tuple[int, int]:
+    """The CUDA version the installed driver supports, (major, minor): 12060 -> (12, 6)."""
+    _init()
+    v = int(drv("cuDriverGetVersion"))
+    return v // 1000, (v % 1000) // 10
+
+
+def nvrtc_version() -> tuple[int, int]:
+    major, minor = rtc("nvrtcVersion")
+    return int(major), int(minor)
 
 
 def arch_of(compute_capability: str) -> str:
@@ -204,22 +239,40 @@ class DeviceBuffer:
             pass
 
 
-def compile_ptx(source: str, arch: str, name: str = "kernels.cu", options: Sequence[str] = ()) -> bytes:
-    """PTX for `source` through NVRTC; `arch` is a compute capability ('8.7'). No GPU needed."""
+def sm_of(compute_capability: str) -> str:
+    """'8.7' -> 'sm_87': the real architecture a CUBIN is compiled for."""
+    return arch_of(compute_capability).replace("compute_", "sm_")
+
+
+def _compile(source: str, target: str, name: str, options: Sequence[str], kind: str) -> bytes:
     # no --use_fast_math: the kernels must match the numpy reference to rounding error
-    opts = [f"--gpu-architecture={arch_of(arch)}", "-default-device", *options]
+    opts = [f"--gpu-architecture={target}", "-default-device", *options]
     program = rtc("nvrtcCreateProgram", source.encode(), name.encode(), 0, [], [])
     try:
         try:
             rtc("nvrtcCompileProgram", program, len(opts), [o.encode() for o in opts])
         except CudaError as err:
-            raise CudaError(f"NVRTC could not compile {name} for {arch_of(arch)}: {err}\n{_log(program)}") from None
-        size = rtc("nvrtcGetPTXSize", program)
-        ptx = b" " * size
-        rtc("nvrtcGetPTX", program, ptx)
-        return ptx
+            raise CudaError(f"NVRTC could not compile {name} for {target}: {err}\n{_log(program)}") from None
+        size = rtc(f"nvrtcGet{kind}Size", program)
+        image = b" " * size
+        rtc(f"nvrtcGet{kind}", program, image)
+        return image
     finally:
         rtc("nvrtcDestroyProgram", program)
+
+
+def compile_ptx(source: str, arch: str, name: str = "kernels.cu", options: Sequence[str] = ()) -> bytes:
+    """PTX for `source` through NVRTC; `arch` is a compute capability ('8.7'). No GPU needed."""
+    return _compile(source, arch_of(arch), name, options, "PTX")
+
+
+def compile_cubin(source: str, arch: str, name: str = "kernels.cu", options: Sequence[str] = ()) -> bytes:
+    """A CUBIN (machine code) for `source` and the real architecture `arch` ('8.7' -> sm_87) through NVRTC.
+
+    Unlike PTX, a CUBIN does not depend on the PTX ISA the driver can JIT: NVRTC 13 emits PTX ISA 9.x, which
+    JetPack 6's CUDA 12.6 driver refuses, but its sm_87 CUBIN loads there.
+    """
+    return _compile(source, sm_of(arch), name, options, "CUBIN")
 
 
 def _log(program: Any) -> str:
@@ -230,12 +283,14 @@ def _log(program: Any) -> str:
 
 
 class Module:
-    """A loaded PTX module; `function(name)` looks a kernel up (extern "C" names)."""
+    """A loaded CUBIN or PTX module; `function(name)` looks a kernel up (extern "C" names)."""
 
-    def __init__(self, ptx: bytes) -> None:
-        # the driver reads a NUL-terminated image from a host pointer (NVRTC's PTX already ends with NUL)
-        image = np.frombuffer(ptx if ptx.endswith(b"\0") else ptx + b"\0", dtype=np.uint8)
-        self.module = drv("cuModuleLoadData", image.ctypes.data)
+    def __init__(self, image: bytes, kind: str = "ptx") -> None:
+        self.kind = kind
+        # the driver reads the image from a host pointer; PTX must be NUL-terminated (NVRTC's already is)
+        data = image + b"\0" if kind == "ptx" and not image.endswith(b"\0") else image
+        buffer = np.frombuffer(data, dtype=np.uint8)
+        self.module = drv("cuModuleLoadData", buffer.ctypes.data)
         self._functions: dict[str, Any] = {}
 
     def function(self, name: str) -> Any:
@@ -245,8 +300,30 @@ class Module:
 
 
 def compile_kernels(source: str, arch: str) -> Module:
-    """Compile `source` with NVRTC for `arch` and load it into the current context."""
-    return Module(compile_ptx(source, arch))
+    """Compile `source` for `arch` and load it into the current context: a CUBIN for the device's own SM, or,
+    when that fails, PTX, but only if the driver can JIT its ISA (NVRTC no newer than the driver).
+
+    The fallback is logged once, loudly: a silent one would leave the backend on host processing unnoticed.
+    """
+    try:
+        return Module(compile_cubin(source, arch), "cubin")
+    except CudaError as err:
+        cubin_error = err
+    nvrtc, driver = nvrtc_version(), driver_version()
+    if nvrtc > driver:
+        raise CudaError(f"cannot load the CUDA kernels for {sm_of(arch)}: the CUBIN failed ({cubin_error}) and NVRTC "
+                        f"{nvrtc[0]}.{nvrtc[1]} writes PTX newer than this driver (CUDA {driver[0]}.{driver[1]}) "
+                        "can load; install the cuda-python release that matches the driver "
+                        f"(pip install 'cuda-python=={driver[0]}.*')")
+    _warn_once(f"edgetrack: CUBIN compilation for {sm_of(arch)} failed ({cubin_error}); loading PTX for "
+               f"{arch_of(arch)} instead (JIT-compiled by the driver at load)")
+    return Module(compile_ptx(source, arch), "ptx")
+
+
+@functools.cache
+def _warn_once(message: str) -> None:
+    logging.getLogger("edgetrack.cuda").warning(message)
+    print(message, file=sys.stderr)
 
 
 def launch(kernel: Any, grid: Sequence[int], block: Sequence[int], args: Sequence[ctypes._SimpleCData],
@@ -271,7 +348,18 @@ class Graph:
         finally:
             graph = drv("cuStreamEndCapture", stream.stream)
         self.graph = graph
-        self.exec = drv("cuGraphInstantiate", graph, 0)
+        # cuGraphInstantiate takes (graph, flags) in cuda-python 12+ but (graph, log size) and returns four values
+        # in 11.x; cuGraphInstantiateWithFlags(graph, flags) is the same in both
+        self.exec = drv("cuGraphInstantiateWithFlags", graph, 0)
 
     def launch(self) -> None:
         drv("cuGraphLaunch", self.exec, self.stream.stream)
+
+    def destroy(self) -> None:
+        """Free the executable graph and the captured graph."""
+        if self.exec is not None:
+            drv("cuGraphExecDestroy", self.exec)
+            self.exec = None
+        if self.graph is not None:
+            drv("cuGraphDestroy", self.graph)
+            self.graph = None

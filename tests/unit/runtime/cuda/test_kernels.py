@@ -59,10 +59,15 @@ def test_nvrtc_errors_carry_the_compiler_log() -> None:
         api.compile_ptx("__global__ void k(not_a_type x) {}", "8.7")
 
 
-def test_capability_check_never_raises() -> None:
+def test_capability_check_reports_the_same_reason_the_call_raises() -> None:
     ok, why = api.cuda_available()
-    assert isinstance(ok, bool)
-    assert ok or why  # a reason whenever CUDA is not usable
+    if ok:
+        assert why == "" and api.device_properties(0)[1].count(".") == 1
+        return
+    with pytest.raises(api.CudaError) as info:
+        api.device_properties(0)
+    assert why == str(info.value)  # the capability check tells exactly what a real call would fail with
+    assert any(word in why for word in ("cuda-python", "driver", "GPU", "device", "cuInit"))
 
 
 @pytest.mark.skipif(GPU_OK, reason="checks the no-GPU message")
