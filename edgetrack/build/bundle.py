@@ -60,6 +60,39 @@ def trtexec_command(profile: TargetProfile, precision: str, onnx: str, qdq_onnx:
     return " ".join(args)
 
 
+SHARED_LINE = "# --- SHARED: crop and decode (inserted by `edgetrack build`) ---"
+RUNTIME = "tracker_runtime.py"
+
+
+def render_trt8_runtime() -> str:
+    """tracker_runtime.py for TensorRT 8 bundles: the template with edgetrack's own crop and decode inserted.
+
+    The functions are copied from `data/crops.py` and `runtime/decode.py` by source, so the device runs the
+    very crop and decode that training and edgetrack's runtime use.
+    """
+    import inspect
+
+    from edgetrack.build import trt8_runtime
+    from edgetrack.data import crops
+    from edgetrack.runtime import decode
+
+    template = Path(trt8_runtime.__file__).read_text()
+    if template.count(SHARED_LINE) != 1:
+        raise RuntimeError(f"{trt8_runtime.__file__} lost its SHARED line; the runtime template is damaged")
+    parts = [f"CLIP_MARGIN = {crops.CLIP_MARGIN}"]
+    parts += [inspect.getsource(obj) for obj in (crops.Crop, crops._as_box, crops.crop_geometry, crops._axis_taps,
+                                                   crops.crop_and_resize, crops.normalize, crops.map_box_back,
+                                                   crops.clip_box, decode.hann2d, decode._squeeze, decode.decode,
+                                                   decode.decode_outputs)]
+    shared = "# --- shared with edgetrack: data/crops.py, runtime/decode.py ---\n\n" + "\n\n".join(parts)
+    return template.replace(SHARED_LINE, shared)
+
+
+def needs_own_runtime(profile: TargetProfile) -> bool:
+    """JetPack 5 (Python 3.8, TensorRT 8.5) cannot install edgetrack: its bundles carry tracker_runtime.py."""
+    return profile.jetpack is not None and parse_version(profile.jetpack)[0] < 6
+
+
 def readme(profile: TargetProfile, precision: str, onnx: str, command: str) -> str:
     """Where and how to build; short, because the script's --help says the rest."""
     assert profile.tensorrt is not None
@@ -67,6 +100,16 @@ def readme(profile: TargetProfile, precision: str, onnx: str, command: str) -> s
     legacy = ("\nTensorRT 8.x has no strongly typed networks: the script sets builder flags and, for INT8, calibrates "
               "with `calibration.npz` (the cache is keyed by ONNX hash, calibration hash and TensorRT version).\n"
               if profile.typing == "legacy" else "")
+    if needs_own_runtime(profile):
+        opens = (f"edgetrack itself does not install on JetPack {profile.jetpack} (Python 3.8), so this folder "
+                 f"carries `{RUNTIME}`, a tracker that needs only numpy, TensorRT and the CUDA runtime:\n\n"
+                 "```\nfrom tracker_runtime import Tracker\ntracker = Tracker(\".\")\n"
+                 "tracker.initialize(frame, (x, y, w, h))   # RGB uint8 frames\n"
+                 "box, score = tracker.track(next_frame)\n```\n\n"
+                 "It crops, decodes and maps boxes back exactly as edgetrack's runtime does.")
+    else:
+        opens = ("the folder then opens with `Tracker.from_artifact(folder)` (backend `tensorrt`, needs "
+                 "`cuda-python`).")
     return f"""# Deploy bundle: {profile.name} ({precision})
 
 Run this on the target: **{profile.description}** ({where}compute capability {profile.compute_capability},
@@ -77,8 +120,7 @@ so build on the device itself (or a host with the same GPU and TensorRT).
 python3 build_engine.py            # needs only tensorrt and numpy; --help lists the options
 ```
 
-It writes `model.engine` (a plain TensorRT plan) and `engine.json` here; the folder then opens with
-`Tracker.from_artifact(folder)` (backend `tensorrt`, needs `cuda-python`).
+It writes `model.engine` (a plain TensorRT plan) and `engine.json` here; {opens}
 
 Equivalent trtexec command (see `{TRTEXEC}`):
 
@@ -125,10 +167,12 @@ def write_bundle(export_dir: Path, profile: TargetProfile, precision: str, out: 
                                       f'cd "$(dirname "$0")"\n{command}\n')
         for path in (script, folder / TRTEXEC):
             path.chmod(path.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+        if needs_own_runtime(profile):
+            (folder / RUNTIME).write_text(render_trt8_runtime())
         (folder / README).write_text(readme(profile, precision, onnx, command))
         write_json(folder / "manifest.json", make_manifest(
             "bundle", config={"target": profile.name, "precision": precision, "typing": profile.typing},
             parents={"export": sha256_file(folder / onnx)}, source=str(export_dir), reason=reason,
-            files=file_hashes(folder, [onnx, *([qdq] if qdq else []), CALIBRATION, SCRIPT, TRTEXEC]),
+            files=file_hashes(folder, [onnx, *([qdq] if qdq else []), CALIBRATION, SCRIPT, TRTEXEC, RUNTIME]),
             calibration_fingerprint=calib_fp, trtexec=command))
     return out

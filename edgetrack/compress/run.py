@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import numpy as np
 import torch
+from torch import Tensor, nn
 
 from edgetrack.artifacts import sha256_file
 from edgetrack.compress.config import CompressConfig
@@ -23,7 +25,7 @@ from edgetrack.models.tracker import TrackerModel
 from edgetrack.runtime.spec import ProcessingSpec
 from edgetrack.train.checkpoint import run_key
 from edgetrack.train.distributed import DistInfo, barrier, cleanup, init_distributed, pick_device
-from edgetrack.train.loop import Trainer
+from edgetrack.train.loop import StepFn, Trainer
 
 
 def weights_hash(path: str | Path) -> str:
@@ -46,6 +48,20 @@ def load_teacher(name: str, weights: str | None, random_ok: bool, seed: int = 0)
         torch.manual_seed(seed)
         return create_model(name, ce=False), "random"
     return create_model(name, pretrained=True, ce=False), weights_hash(folder)
+
+
+def compress_step(task: CompressTask, schedule: ReplacementSchedule, seed: int,
+                  epoch_of: Callable[[int], float]) -> StepFn:
+    """The training step of `compress`: sample this step's route, then the task's losses through `module`.
+
+    The route depends only on (seed, step), so it is identical on every rank and after a resume.
+    """
+
+    def step_fn(module: nn.Module, batch: Mapping[str, Tensor], step: int) -> dict[str, Tensor]:
+        route = schedule.sample(np.random.default_rng([seed, step]), epoch_of(step))
+        return task(batch, route, forward=module)
+
+    return step_fn
 
 
 def run_compress(cfg: CompressConfig, out: str | Path, resume: bool = True, fresh: bool = False,
@@ -77,12 +93,7 @@ def _compress(cfg: CompressConfig, out: Path, resume: bool, fresh: bool, on_mism
                           cfg.data.weights or None, seed=cfg.train.seed)
     schedule = ReplacementSchedule(cfg.schedule, cfg.train.epochs, len(plan))
     trainer: Trainer
-
-    def step_fn(module, batch, step):  # noqa: ANN001, ANN202 - Trainer's StepFn
-        # the route depends only on (seed, step): identical on every rank and after a resume
-        route = schedule.sample(np.random.default_rng([cfg.train.seed, step]), trainer.epoch(step))
-        return task(batch, route, forward=module)
-
+    step_fn = compress_step(task, schedule, cfg.train.seed, lambda s: trainer.epoch(s))
     trainer = Trainer(model, step_fn, dataset, cfg.train, out, device, dist, state_module=student,
                       progress_extra=lambda s: {"p": schedule.p(trainer.epoch(s))},
                       run=run_key(cfg.to_dict(), teacher_sha256=teacher_sha, world_size=dist.world_size))

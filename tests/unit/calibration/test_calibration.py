@@ -63,7 +63,10 @@ def test_calibrate_cli_then_int8_export(tmp_path, micro_model: TrackerModel) -> 
     from edgetrack.artifacts import read_manifest
 
     manifest = read_manifest(tmp_path / "x")
-    assert set(manifest["metrics"]["parity_vs_fp32"]) == {"fp16", "int8"}
+    parity = manifest["metrics"]["parity_vs_fp32"]
+    assert set(parity) == {"fp16", "int8"}
+    # quantised, not copied: int8 outputs differ from fp32, but within what 8-bit ranges allow on sigmoid maps
+    assert 0 < max(parity["int8"].values()) < 0.3 and max(parity["fp16"].values()) < max(parity["int8"].values())
     assert manifest["parents"]["calibration"] == CalibrationSet.load(calib).fingerprint
     assert (tmp_path / "x" / "model.int8.onnx").is_file() and (tmp_path / "x" / "model.fp16.onnx").is_file()
     import onnx

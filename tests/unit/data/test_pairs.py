@@ -84,3 +84,38 @@ def test_empty_sources_and_bad_weights_are_refused() -> None:
         PairDataset([[]], spec)
     with pytest.raises(DataError, match="weights"):
         PairDataset([[moving_square()]], spec, weights=[1.0, 2.0])
+
+
+def _bright_box(sample: dict[str, torch.Tensor]) -> np.ndarray:
+    """(x, y, w, h) of the bright square in a sample's search crop, normalised, from the pixels alone."""
+    search = sample["search"][0].numpy()
+    ys, xs = np.nonzero(search > search.max() - 1e-3)
+    size = search.shape[-1]
+    return np.array([xs.min(), ys.min(), xs.max() - xs.min() + 1, ys.max() - ys.min() + 1]) / size
+
+
+def test_flip_moves_the_label_with_the_image() -> None:
+    spec = ProcessingSpec.from_model_config(MICRO)
+    base = PairConfig(grayscale_p=0.0, brightness_jitter=0.0, search_center_jitter=1.5, search_scale_jitter=0.0)
+    plain = PairDataset([[moving_square()]], spec, base.replace(flip_p=0.0), seed=1)
+    flipped = PairDataset([[moving_square()]], spec, base.replace(flip_p=1.0), seed=1)
+    for i in range(4):
+        a, b = plain[i], flipped[i]
+        assert torch.equal(b["search"], a["search"].flip(-1))  # same pair, mirrored
+        np.testing.assert_allclose(_bright_box(b), b["search_box"].numpy(), atol=2 / 64)
+        x, y, w, h = a["search_box"].numpy()
+        np.testing.assert_allclose(b["search_box"].numpy(), [1 - x - w, y, w, h], atol=1e-6)
+
+
+def test_heatmap_peak_sits_at_the_search_box_centre() -> None:
+    spec = ProcessingSpec.from_model_config(MICRO)
+    ds = PairDataset([[moving_square()]], spec, PairConfig(flip_p=0.5, grayscale_p=0.0, brightness_jitter=0.0),
+                     seed=2)
+    feat = spec.feat_size
+    for i in range(6):
+        sample = ds[i]
+        x, y, w, h = sample["search_box"].numpy() * feat
+        iy, ix = np.unravel_index(int(sample["heatmap"][0].argmax()), (feat, feat))
+        assert float(sample["heatmap"][0, iy, ix]) == 1.0
+        assert (ix, iy) == (int(round(x + w / 2)), int(round(y + h / 2)))
+        np.testing.assert_allclose(_bright_box(sample), sample["search_box"].numpy(), atol=2 / 64)

@@ -46,13 +46,25 @@ def test_run_resumes_only_missing_or_truncated(tmp_path, small_benchmark, model_
         np.testing.assert_array_equal(read_result(results, s.name), first[s.name])
 
 
-def test_evaluate_results_has_overall_and_attributes(tmp_path, small_benchmark, model_dir) -> None:
-    bench = BENCHMARKS.get("synthetic-test")
-    eval_run.run_benchmark(str(model_dir), bench, tmp_path)
-    report = eval_run.evaluate_results(tmp_path, SEQS, "lasot")
-    assert report["overall"]["num_sequences"] == 3 and 0 <= report["overall"]["auc"] <= 100
-    assert "distractors" in report["attributes"]
-    assert report["attributes"]["distractors"]["num_sequences"] == 3
+def test_evaluate_results_averages_sequences_from_their_result_files(tmp_path) -> None:
+    from edgetrack.data.sequence import Sequence
+    from edgetrack.eval.metrics import ope_metrics
+    from edgetrack.eval.results import write_result
+
+    boxes = np.array([[10, 10, 20, 20], [12, 10, 20, 20], [14, 10, 20, 20]], dtype=np.float64)
+    seqs = [Sequence(f"s{i}", np.zeros((3, 64, 64, 3), np.uint8), boxes, attributes={"distractors": i == 0})
+            for i in range(2)]
+    write_result(tmp_path, "s0", boxes)  # perfect
+    write_result(tmp_path, "s1", boxes + np.array([40, 40, 0, 0]))  # never overlaps after the given first box
+    report = eval_run.evaluate_results(tmp_path, seqs, "lasot")
+    perfect = ope_metrics(boxes, boxes)["auc"]
+    assert perfect > 95
+    # frame 0 is the given box in one-pass evaluation, so s1 scores one perfect frame of three
+    assert report["sequences"]["s1"]["auc"] == pytest.approx(perfect / 3)
+    assert report["overall"]["num_sequences"] == 2
+    assert report["overall"]["auc"] == pytest.approx((perfect + perfect / 3) / 2)  # averaged over sequences
+    assert report["attributes"] == {"distractors": {"num_sequences": 1, "auc": perfect,
+                                                    "precision": report["sequences"]["s0"]["precision"]}}
 
 
 def test_eval_cli_writes_report_and_plots(tmp_path, small_benchmark, model_dir, capsys) -> None:

@@ -26,7 +26,7 @@ def test_gate_refuses_only_drops_beyond_the_threshold() -> None:
 def test_export_records_auc_per_variant_equal_to_torch_tracking(tmp_path, micro_model: TrackerModel) -> None:
     model_dir = save_model(micro_model, tmp_path / "m")
     assert run(["export", str(model_dir), "--out", str(tmp_path / "x"), "--precision", "fp32,fp16",
-                "--accuracy-sequences", "2", "--accuracy-gate", "100"]) == 0
+                "--accuracy-sequences", "2"]) == 0
     metrics = read_manifest(tmp_path / "x")["metrics"]
     assert set(metrics["auc"]) == {"fp32", "fp16"} and metrics["auc_sequences"] == 2
     tracker = Tracker.from_model(create_model(model_dir))
@@ -39,4 +39,17 @@ def test_gate_without_measurement_is_a_clear_error(tmp_path, micro_model: Tracke
     model_dir = save_model(micro_model, tmp_path / "m")
     assert run(["export", str(model_dir), "--out", str(tmp_path / "x"), "--accuracy-gate", "1"]) == 2
     assert "needs --accuracy-sequences" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()
+
+
+def test_export_refuses_a_variant_beyond_the_gate_and_writes_nothing(tmp_path, micro_model: TrackerModel,
+                                                                     monkeypatch, capsys) -> None:
+    from edgetrack.export import run as export_run
+
+    monkeypatch.setattr(export_run, "variant_accuracy", lambda folder, precisions, spec, n: {"fp32": 50.0,
+                                                                                             "fp16": 44.0})
+    model_dir = save_model(micro_model, tmp_path / "m")
+    code = run(["export", str(model_dir), "--out", str(tmp_path / "x"), "--precision", "fp32,fp16",
+                "--accuracy-sequences", "1", "--accuracy-gate", "5"])
+    assert code == 2 and "fp16 44.00 (drop 6.00)" in capsys.readouterr().err
     assert not (tmp_path / "x").exists()

@@ -7,6 +7,7 @@ from torch.utils.data import Dataset
 
 from edgetrack.compress import make_student
 from edgetrack.compress.replacement import ReplacementModel
+from edgetrack.compress.run import compress_step
 from edgetrack.compress.schedule import ReplacementSchedule, ScheduleConfig
 from edgetrack.compress.task import CompressTask
 from edgetrack.models.tracker import TrackerModel
@@ -40,10 +41,7 @@ def make_trainer(out_dir, dist: DistInfo | None = None) -> tuple[Trainer, Tracke
                       tensorboard=False, optim=OptimConfig(lr=1e-3, lr_drop_epoch=2))
     schedule = ReplacementSchedule(ScheduleConfig(), epochs=cfg.epochs, stages=2)
 
-    def step_fn(module, batch, step):  # noqa: ANN001, ANN202
-        route = schedule.sample(np.random.default_rng([cfg.seed, step]), step / 2)
-        return task(batch, route, forward=module)
-
+    step_fn = compress_step(task, schedule, cfg.seed, lambda s: s / 2)  # the very step `compress` trains with
     trainer = Trainer(model, step_fn, RandomPairs(), cfg, out_dir, torch.device("cpu"), dist=dist, state_module=student)
     return trainer, student
 
@@ -77,3 +75,24 @@ def test_resume_after_kill_matches_uninterrupted_run(tmp_path) -> None:
     resumed.fit()
     for a, b in zip(full_student.state_dict().values(), resumed_student.state_dict().values(), strict=True):
         assert torch.equal(a, b)
+
+
+def test_compress_step_samples_the_route_from_seed_and_step_only() -> None:
+    torch.manual_seed(0)
+    teacher = TrackerModel(MICRO.replace(depth=4)).eval()
+    model = ReplacementModel(teacher, make_student(teacher, layers=2))
+    schedule = ReplacementSchedule(ScheduleConfig(), epochs=10, stages=2)
+    routes: list[list[bool]] = []
+
+    class Recording(CompressTask):
+        def __call__(self, batch, route, forward=None):  # noqa: ANN001, ANN204
+            routes.append(list(route))
+            return super().__call__(batch, route, forward)
+
+    step = compress_step(Recording(model), schedule, seed=7, epoch_of=lambda s: 1.0)
+    batch = {k: torch.stack([v] * 2) for k, v in RandomPairs()[0].items()}
+    for s in (3, 5, 3):
+        losses = step(model, batch, s)
+        assert torch.isfinite(losses["total"])
+    expected = [schedule.sample(np.random.default_rng([7, s]), 1.0) for s in (3, 5, 3)]
+    assert routes == [list(r) for r in expected] and routes[0] == routes[2]

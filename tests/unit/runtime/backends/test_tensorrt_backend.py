@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import math
+import subprocess
+import sys
 from pathlib import Path
 from typing import ClassVar
 
@@ -44,7 +47,7 @@ def engine_folder(tmp_path: Path, info: dict | str | None = None, plan: bool = T
     return folder
 
 
-def test_registered_and_lazy() -> None:
+def test_registered_under_its_name() -> None:
     assert "tensorrt" in BACKENDS
     assert get_backend("tensorrt") is TensorRTBackend
     assert TensorRTBackend.name == "tensorrt"
@@ -207,3 +210,29 @@ def test_device_hook_is_skipped_for_float_frames() -> None:
     device = DeviceStandIn()
     assert run(device, video) == run(HostBackend(), video)
     assert device.crops == [] and all(keys == {"search"} for keys in device.inputs)
+
+
+class FixedDevice(TemplateBackend):
+    """A device path that always reports the crop's centre, a quarter of the crop wide: known by hand."""
+
+    def track_device(self, frame: np.ndarray, crop: Crop) -> tuple[np.ndarray, float]:
+        return np.array([0.5, 0.5, 0.25, 0.125]), 0.75
+
+
+def test_device_hook_result_is_mapped_back_to_frame_pixels_by_hand() -> None:
+    video = frames(2)
+    tracker = Tracker(FixedDevice(), SPEC)
+    tracker.initialize(video[0], (60.0, 40.0, 30.0, 20.0))
+    result = tracker.track(video[1])
+    side = math.ceil(math.sqrt(30.0 * 20.0) * SPEC.search_factor)  # the search crop side, as OSTrack rounds it
+    w, h = 0.25 * side, 0.125 * side
+    expected = (75.0 - w / 2, 50.0 - h / 2, w, h)  # centred where the previous box was centred
+    assert result.box == pytest.approx(expected, abs=1e-6) and result.score == 0.75
+
+
+def test_listing_backends_imports_no_backend_package() -> None:
+    code = ("import sys; from edgetrack.runtime.backends.base import BACKENDS; BACKENDS.names(); "
+            "import edgetrack.runtime.backends.tensorrt_backend; "
+            "print(sorted(m for m in ('tensorrt', 'onnxruntime', 'torch', 'cuda') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
