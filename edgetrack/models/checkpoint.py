@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 from torch import Tensor, nn
 
-from edgetrack.artifacts import verify_file
+from edgetrack.artifacts import publish, verify_file
 from edgetrack.errors import CheckpointError
 from edgetrack.models.safe_pickle import load_pickle
 
@@ -181,6 +181,7 @@ def save_folder_files(model: nn.Module, folder: Path, half: bool = False) -> Non
     if half:
         state = {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
     save_file(state, str(folder / WEIGHTS))
+    publish(folder / WEIGHTS)  # safetensors writes owner-only files; artifacts are shared and copied to devices
     cfg = model.cfg  # type: ignore[attr-defined]
     (folder / CONFIG).write_text(json.dumps(cfg.to_dict(), indent=2) + "\n")
 

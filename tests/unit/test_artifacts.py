@@ -46,3 +46,18 @@ def test_atomic_folder_removes_what_killed_writers_left(tmp_path) -> None:
     with atomic_folder(tmp_path / "student") as tmp:
         (tmp / "f").write_text("1")
     assert sorted(p.name for p in tmp_path.iterdir()) == [".other.tmp-1", "student"]
+
+
+def test_saved_model_files_are_readable_by_others(tmp_path, micro_model) -> None:
+    import os
+    import stat
+
+    from edgetrack.models import save_model
+
+    old = os.umask(0o022)
+    try:
+        folder = save_model(micro_model, tmp_path / "m")
+    finally:
+        os.umask(old)
+    for name in ("model.safetensors", "config.json", "manifest.json"):
+        assert stat.S_IMODE((folder / name).stat().st_mode) & 0o044 == 0o044, name
