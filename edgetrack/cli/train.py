@@ -23,6 +23,8 @@ def compress(
     teacher_weights: Path = typer.Option(None, help="Teacher checkpoint (OSTrack .pth.tar, edgetrack folder)."),
     random_teacher: bool = typer.Option(None, "--random-teacher", help="Allow a teacher with random weights."),
     layers: int = typer.Option(None, help="Student blocks (one per stage). [4]"),
+    block: str = typer.Option(None, help="Student block kind: copy (the teacher's), narrow-mlp, separable. [copy]"),
+    mlp_ratio: float = typer.Option(None, help="Student MLP width / dim (narrow-mlp, separable). [the teacher's]"),
     method: str = typer.Option(None, help="replacement (CompressTracker), distill, or naive. [replacement]"),
     data: str = typer.Option(None, help=DATA_HELP),
     data_root: Path = typer.Option(None, help="Folder holding the datasets in their standard layouts."),
@@ -46,7 +48,8 @@ def compress(
 
     cfg = resolve(CompressConfig, config, sets, {
         "teacher": teacher, "teacher_weights": str(teacher_weights) if teacher_weights else None,
-        "random_teacher": random_teacher, "layers": layers, "method": method,
+        "random_teacher": random_teacher, "layers": layers, "block": block, "mlp_ratio": mlp_ratio,
+        "method": method,
         "data.datasets": _datasets(data), "data.data_root": str(data_root) if data_root else None,
         "train.epochs": epochs, "train.pairs_per_epoch": pairs_per_epoch, "train.batch_size": batch_size,
         "train.workers": workers, "train.device": device, "train.seed": seed,

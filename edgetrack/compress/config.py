@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from edgetrack.compress.schedule import ScheduleConfig
+from edgetrack.compress.student import StudentBlock, block_choice_problem
 from edgetrack.compress.task import LossWeights
 from edgetrack.config.base import FrozenConfig
 from edgetrack.data.pairs import PairConfig
@@ -31,6 +32,8 @@ class CompressConfig(FrozenConfig):
     random_teacher: bool = False  # build the teacher with random weights (tests, smoke runs) instead of refusing
     layers: int = Field(4, gt=0)
     init: Literal["stage-last", "stage-first"] = "stage-last"
+    block: StudentBlock = "copy"  # copy, narrow-mlp (needs mlp_ratio) or separable (`compress.student`)
+    mlp_ratio: float | None = None  # the student MLP's width / dim; None: the teacher's
     stage_sizes: tuple[int, ...] = ()
     method: Literal["replacement", "distill", "naive"] = "replacement"
     drop_path: float = Field(0.1, ge=0, lt=1)
@@ -39,6 +42,13 @@ class CompressConfig(FrozenConfig):
     data: DataConfig = DataConfig()
     pairs: PairConfig = PairConfig()
     train: TrainConfig = TrainConfig()
+
+    @model_validator(mode="after")
+    def _check_block(self) -> CompressConfig:
+        problem = block_choice_problem(self.block, self.mlp_ratio)
+        if problem:
+            raise ValueError(problem)
+        return self
 
 
 class TrainStageConfig(FrozenConfig):

@@ -86,7 +86,7 @@ def _compress(cfg: CompressConfig, out: Path, resume: bool, fresh: bool, on_mism
     teacher, teacher_sha = load_teacher(cfg.teacher, cfg.teacher_weights, cfg.random_teacher, cfg.train.seed)
     plan = StagePlan(teacher.cfg.depth, cfg.layers, tuple(cfg.stage_sizes))
     torch.manual_seed(cfg.train.seed)
-    student = make_student(teacher, cfg.layers, cfg.init, plan, drop_path=cfg.drop_path)
+    student = make_student(teacher, cfg.layers, cfg.init, plan, cfg.block, cfg.mlp_ratio, drop_path=cfg.drop_path)
     model = ReplacementModel(teacher, student, plan)
     task = CompressTask(model, cfg.method, cfg.losses)
     dataset = PairDataset(training_sources(cfg.data), ProcessingSpec.from_model_config(student.cfg), cfg.pairs,
@@ -104,6 +104,7 @@ def _compress(cfg: CompressConfig, out: Path, resume: bool, fresh: bool, on_mism
     if dist.is_main:
         save_model(student.eval().cpu(), out / "student", stage="compress", config=cfg.to_dict(),
                    parents={"teacher": teacher_sha}, metrics={"final_losses": losses},
-                   plan={"stages": [list(s) for s in plan.stages], "init": cfg.init})
+                   plan={"stages": [list(s) for s in plan.stages], "init": cfg.init, "block": cfg.block,
+                         "mlp_ratio": student.cfg.mlp_ratio})
     barrier(dist)  # no process returns before rank 0 has written the weights the next stage reads
     return out / "student"

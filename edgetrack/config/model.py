@@ -27,6 +27,8 @@ class ModelConfig(FrozenConfig):
     depth: int = Field(12, gt=0)
     num_heads: int = Field(12, gt=0)
     mlp_ratio: float = Field(4.0, gt=0)
+    # OSTrack's pre-norm ViT block, or SMAT's separable self-attention block (`edgetrack.models.blocks`)
+    block: Literal["vit", "separable"] = "vit"
     qkv_bias: bool = True
     norm_eps: float = 1e-6
     head_channels: int = Field(256, ge=8)
@@ -50,6 +52,9 @@ class ModelConfig(FrozenConfig):
         bad = [i for i in self.ce_loc if not 0 <= i < self.depth]
         if bad:
             raise ValueError(f"ce_loc {bad} outside blocks 0..{self.depth - 1}")
+        if self.ce_loc and self.block != "vit":
+            raise ValueError(f"candidate elimination ranks tokens by attention maps, which '{self.block}' blocks do "
+                             "not have: set ce_loc to []")
         return self
 
     @property

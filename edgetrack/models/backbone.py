@@ -6,12 +6,14 @@ import torch
 from torch import Tensor, nn
 
 from edgetrack.config.model import ModelConfig
-from edgetrack.models.layers import Block, ConvStem, PatchEmbed, ce_keep
+from edgetrack.errors import ModelError
+from edgetrack.models.blocks import make_block
+from edgetrack.models.layers import ConvStem, PatchEmbed, ce_keep
 
 
 class ViTBackbone(nn.Module):
     """Patch embedding (16x16 projection, or a convolutional stem), per-input position embeddings, pre-norm
-    blocks, final LayerNorm.
+    blocks of the kind `cfg.block` (`edgetrack.models.blocks`), final LayerNorm.
 
     With `cfg.ce_loc` set, candidate elimination drops search tokens after the attention of those
     blocks and zero-fills them back after the final norm, as OSTrack does.
@@ -26,9 +28,7 @@ class ViTBackbone(nn.Module):
         self.pos_embed_z = nn.Parameter(torch.zeros(1, cfg.template_feat**2, dim))
         self.pos_embed_x = nn.Parameter(torch.zeros(1, cfg.search_feat**2, dim))
         rates = [cfg.drop_path * i / max(cfg.depth - 1, 1) for i in range(cfg.depth)]  # linear, as OSTrack
-        self.blocks = nn.ModuleList(
-            Block(dim, cfg.num_heads, cfg.mlp_ratio, cfg.qkv_bias, cfg.norm_eps, rates[i]) for i in range(cfg.depth)
-        )
+        self.blocks = nn.ModuleList(make_block(cfg, rates[i]) for i in range(cfg.depth))
         self.norm = nn.LayerNorm(dim, eps=cfg.norm_eps)
         nn.init.trunc_normal_(self.pos_embed_z, std=0.02)
         nn.init.trunc_normal_(self.pos_embed_x, std=0.02)
@@ -44,6 +44,9 @@ class ViTBackbone(nn.Module):
         """Normed tokens (B, Nz + Nx, C); `ce` overrides whether candidate elimination runs."""
         tokens = self.embed(template, search)
         use_ce = bool(self.cfg.ce_loc) if ce is None else ce
+        if use_ce and self.cfg.block != "vit":
+            raise ModelError(f"candidate elimination needs attention maps; '{self.cfg.block}' blocks have none "
+                             "(run with ce=False)")
         if not use_ce:
             for blk in self.blocks:
                 tokens = blk(tokens)

@@ -17,9 +17,12 @@ def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
 def _block_macs(cfg: ModelConfig, n_attn: int, n_mlp: int) -> int:
     dim = cfg.embed_dim
     hidden = int(dim * cfg.mlp_ratio)
+    mlp = 2 * n_mlp * dim * hidden
+    if cfg.block == "separable":
+        linear = n_attn * dim * (1 + 2 * dim) + n_attn * dim * dim  # qkv_proj (query, keys, values) + out_proj
+        return linear + 2 * n_attn * dim + mlp  # keys x scores summed, ReLU(values) x context: linear in tokens
     linear = n_attn * dim * 4 * dim  # qkv + proj
     attention = 2 * n_attn * n_attn * dim  # q @ k^T and attn @ v
-    mlp = 2 * n_mlp * dim * hidden
     return linear + attention + mlp
 
 
@@ -42,11 +45,14 @@ def _stem_macs(cfg: ModelConfig, tokens: int) -> int:
 
 
 def count_macs(cfg: ModelConfig, ce: bool = False) -> int:
-    """MACs of one forward pass (batch 1): patch embedding, blocks (attention included) and head."""
+    """MACs of one forward pass (batch 1): patch embedding, blocks (attention included) and head.
+
+    `ce` counts OSTrack's candidate elimination; blocks without attention maps (separable) never run it.
+    """
     len_t, len_s = cfg.template_feat**2, cfg.search_feat**2
     patch = _stem_macs(cfg, len_t + len_s)
     total = patch + _head_macs(cfg)
-    ce_loc = set(cfg.ce_loc or (3, 6, 9)) if ce else set()
+    ce_loc = set(cfg.ce_loc or (3, 6, 9)) if ce and cfg.block == "vit" else set()
     for i in range(cfg.depth):
         n = len_t + len_s
         if i in ce_loc:
