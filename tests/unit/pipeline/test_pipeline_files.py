@@ -57,6 +57,18 @@ def test_jetson_recipe_is_the_reference_one() -> None:
     assert cfg.eval is not None and cfg.eval.benchmark == "lasot"
 
 
+def test_smat_recipe_is_the_jetson_one_with_separable_layers() -> None:
+    smat = load_config(PipelineConfig, PIPELINES / "ostrack256-ct-smat.yaml")
+    ref = load_config(PipelineConfig, PIPELINES / "ostrack256-jetson-orin.yaml")
+    c = smat.compress
+    assert (c.teacher, c.layers, c.block, c.mlp_ratio, c.init) == ("ostrack256", 4, "separable", 4.0, "stage-last")
+    same = {"name", "out", "compress"}
+    assert {k: v for k, v in smat.to_dict().items() if k not in same} == \
+        {k: v for k, v in ref.to_dict().items() if k not in same}
+    unchanged = {k: v for k, v in c.to_dict().items() if k not in ("block", "mlp_ratio")}
+    assert unchanged == {k: v for k, v in ref.compress.to_dict().items() if k not in ("block", "mlp_ratio")}
+
+
 def test_data_roots_can_be_set_on_the_command_line() -> None:
     cfg = load_config(PipelineConfig, PIPELINES / "ostrack256-jetson-orin.yaml",
                       ["compress.data.data_root=/mnt/d", "eval.data_root=/mnt/d/LaSOT", "calibrate.data_root=/mnt/g"])
