@@ -1,6 +1,8 @@
-"""`edgetrack models list|info`."""
+"""`edgetrack models list|info|import`."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import torch
 import typer
@@ -62,3 +64,21 @@ def info_cmd(name: str = typer.Argument(..., help="A preset name or a model fold
     for key, value in d.items():
         table.add_row(labels.get(key, key), f"{value:,}" if isinstance(value, int) else str(value))
     out.print(table)
+
+
+@app.command("import")
+def import_cmd(
+    name: str = typer.Argument(..., help="The preset the weights belong to, e.g. vittrack or ostrack256."),
+    checkpoint: Path = typer.Option(..., "--checkpoint", "-c", help="Weights file: OpenCV's "
+                                    "object_tracking_vittrack_2023sep.onnx for vittrack, an OSTrack/CompressTracker "
+                                    ".pth.tar, or a safetensors file."),
+    out_dir: Path = typer.Option(..., "--out", help="Model folder to write (model.safetensors, config.json, "
+                                 "manifest.json); every stage takes it as --model / --teacher."),
+) -> None:
+    """Turn third-party weights into an edgetrack model folder (checked, loaded strictly)."""
+    from edgetrack.artifacts import sha256_file
+    from edgetrack.models.factory import create_model, save_model
+
+    model = create_model(name, checkpoint=checkpoint)
+    save_model(model, out_dir, stage="import", source={"file": checkpoint.name, "sha256": sha256_file(checkpoint)})
+    out.print(f"{name} weights from {checkpoint} written to {out_dir} ({count_parameters(model):,} parameters)")

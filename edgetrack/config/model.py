@@ -22,7 +22,9 @@ class ModelConfig(FrozenConfig):
     template_factor: float = Field(2.0, gt=0)
     search_factor: float = Field(4.0, gt=0)
     patch_size: int = Field(16, gt=0)  # the token grid's stride, whatever the stem
-    stem: Literal["patch", "conv"] = "patch"  # OSTrack's patch projection, or strided 3x3 convolutions
+    # OSTrack's patch projection; strided 3x3 conv-BN-ReLU layers with a 1x1 projection ("conv"); or VitTrack's
+    # strided 3x3 convolutions with biases and HardSwish between them, the last one giving `embed_dim`
+    stem: Literal["patch", "conv", "conv-hardswish"] = "patch"
     embed_dim: int = Field(768, gt=0)
     depth: int = Field(12, gt=0)
     num_heads: int = Field(12, gt=0)
@@ -32,9 +34,12 @@ class ModelConfig(FrozenConfig):
     qkv_bias: bool = True
     norm_eps: float = 1e-6
     head_channels: int = Field(256, ge=8)
+    head_norm: Literal["batch", "folded"] = "batch"  # "folded": batch norm folded into the head convs' biases
     drop_path: float = Field(0.0, ge=0, lt=1)
     ce_loc: tuple[int, ...] = ()
     ce_keep_ratio: float = Field(0.7, gt=0, le=1)
+    # windowed peak score below which the runtime keeps the previous box (cv2.TrackerVit: 0.2); 0 never holds
+    min_score: float = Field(0.0, ge=0, lt=1)
     mean: tuple[float, float, float] = IMAGENET_MEAN
     std: tuple[float, float, float] = IMAGENET_STD
 
@@ -43,7 +48,7 @@ class ModelConfig(FrozenConfig):
         for size in (self.template_size, self.search_size):
             if size % self.patch_size:
                 raise ValueError(f"input size {size} is not a multiple of patch size {self.patch_size}")
-        if self.stem == "conv" and (self.patch_size < 2 or self.patch_size & (self.patch_size - 1)):
+        if self.stem != "patch" and (self.patch_size < 2 or self.patch_size & (self.patch_size - 1)):
             raise ValueError(f"a conv stem needs a power-of-two patch_size (its stride), not {self.patch_size}")
         if self.embed_dim % self.num_heads:
             raise ValueError(f"embed_dim {self.embed_dim} is not divisible by num_heads {self.num_heads}")

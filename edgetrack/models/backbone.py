@@ -24,7 +24,8 @@ class ViTBackbone(nn.Module):
         self.cfg = cfg
         dim = cfg.embed_dim
         # one embedding for template and search; `patch_size` is its overall stride either way
-        self.patch_embed = ConvStem(cfg.patch_size, dim) if cfg.stem == "conv" else PatchEmbed(cfg.patch_size, dim)
+        self.patch_embed = (PatchEmbed(cfg.patch_size, dim) if cfg.stem == "patch"
+                            else ConvStem(cfg.patch_size, dim, cfg.stem))
         self.pos_embed_z = nn.Parameter(torch.zeros(1, cfg.template_feat**2, dim))
         self.pos_embed_x = nn.Parameter(torch.zeros(1, cfg.search_feat**2, dim))
         rates = [cfg.drop_path * i / max(cfg.depth - 1, 1) for i in range(cfg.depth)]  # linear, as OSTrack

@@ -8,6 +8,8 @@ Formats (detected from the file and its keys):
   and 14x14 ``backbone.pos_embed`` are dropped; everything else must match exactly.
 - ``compresstracker``: an official CompressTracker student; ``backbone.distill_blocks.{j}`` become
   ``backbone.blocks.{j}``, the rest as OSTrack.
+- ``vittrack-onnx``: OpenCV's VitTrack ONNX file, its weights read by graph position
+  (`edgetrack.models.vittrack_onnx`); only that exact file (by sha256) is accepted.
 - ``mae``: MAE ImageNet pretraining (state dict under ``model``): backbone only, ``backbone.`` prefix added,
   the 14x14 position embedding resized bicubically to the template and search grids; the head keeps its
   fresh initialisation.
@@ -46,6 +48,10 @@ def read_state_dict(path: str | Path) -> tuple[StateDict, str]:
         raise CheckpointError(f"checkpoint not found: {path}")
     if path.suffix == ".safetensors":
         return load_safetensors(path), "safetensors"
+    if path.suffix == ".onnx":
+        from edgetrack.models.vittrack_onnx import read_vittrack_onnx
+
+        return read_vittrack_onnx(path), "vittrack-onnx"
     if path.stat().st_size == 0:
         raise CheckpointError(f"cannot read checkpoint {path}: the file is empty (0 bytes)")
     try:

@@ -15,19 +15,22 @@ class HeadOutput(NamedTuple):
     offset_map: Tensor  # (B, 2, H, W), sub-cell (dx, dy), raw
 
 
-def conv_bn_relu(cin: int, cout: int) -> nn.Sequential:
+def conv_bn_relu(cin: int, cout: int, norm: str = "batch") -> nn.Sequential:
+    """3x3 conv, batch norm, ReLU; with `norm="folded"` the norm lives in the conv's bias (VitTrack's files)."""
+    if norm == "folded":
+        return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1), nn.ReLU(inplace=True))
     return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1), nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
 
 
 class CenterPredictor(nn.Module):
     """Three branches (ctr, offset, size) of four conv-BN-ReLU layers halving channels, then a 1x1 conv."""
 
-    def __init__(self, in_channels: int, channels: int) -> None:
+    def __init__(self, in_channels: int, channels: int, norm: str = "batch") -> None:
         super().__init__()
         widths = [in_channels, channels, channels // 2, channels // 4, channels // 8]
         for branch, out in (("ctr", 1), ("offset", 2), ("size", 2)):
             for i in range(4):
-                setattr(self, f"conv{i + 1}_{branch}", conv_bn_relu(widths[i], widths[i + 1]))
+                setattr(self, f"conv{i + 1}_{branch}", conv_bn_relu(widths[i], widths[i + 1], norm))
             setattr(self, f"conv5_{branch}", nn.Conv2d(widths[4], out, kernel_size=1))
         for p in self.parameters():
             if p.dim() > 1:

@@ -35,33 +35,52 @@ class PatchEmbed(nn.Module):
 
 
 class ConvStem(nn.Module):
-    """Strided 3x3 conv-BN-ReLU layers (stride 2 each, channels doubling up to `dim`) down to an overall stride
-    of `stride`, then a 1x1 projection to `dim`: tokens (B, N, C) on the same grid as a `stride` patch embedding.
+    """Strided 3x3 convolutions (stride 2 each) down to an overall stride of `stride`: tokens (B, N, C) on the
+    same grid as a `stride` patch embedding. Two kinds:
 
-    Overlapping convolutions give a tracker trained from scratch a locality prior that 16x16 patches lack, and
-    a finer token grid (stride 8: a 16x16 score map for a 128-pixel search crop).
+    - `"conv"`: conv-BN-ReLU layers with channels doubling up to `dim`, then a 1x1 projection to `dim`.
+      Overlapping convolutions give a tracker trained from scratch a locality prior that 16x16 patches lack,
+      and a finer token grid (stride 8: a 16x16 score map for a 128-pixel search crop).
+    - `"conv-hardswish"`: VitTrack's stem: convolutions with biases (its batch norm folded in), HardSwish
+      between them, channels doubling so that the last one gives `dim` (3 -> 6 -> 12 -> 24 -> 48 for 48).
     """
 
-    def __init__(self, stride: int, dim: int) -> None:
+    def __init__(self, stride: int, dim: int, kind: str = "conv") -> None:
         super().__init__()
         n = int(math.log2(stride))
         if stride < 2 or 2**n != stride:
             raise ValueError(f"a conv stem needs a power-of-two stride >= 2, not {stride}")
-        widths = stem_channels(stride, dim)
-        self.stem = nn.Sequential(*(
-            nn.Sequential(nn.Conv2d(widths[i], widths[i + 1], 3, stride=2, padding=1, bias=False),
-                          nn.BatchNorm2d(widths[i + 1]), nn.ReLU(inplace=True))
-            for i in range(n)))
-        self.proj = nn.Conv2d(widths[-1], dim, kernel_size=1)
+        if kind not in ("conv", "conv-hardswish"):
+            raise ValueError(f"unknown conv stem kind '{kind}' (conv, conv-hardswish)")
+        widths = stem_channels(stride, dim, kind)
+        if kind == "conv":
+            self.stem = nn.Sequential(*(
+                nn.Sequential(nn.Conv2d(widths[i], widths[i + 1], 3, stride=2, padding=1, bias=False),
+                              nn.BatchNorm2d(widths[i + 1]), nn.ReLU(inplace=True))
+                for i in range(n)))
+            self.proj: nn.Module = nn.Conv2d(widths[-1], dim, kernel_size=1)
+        else:
+            self.stem = nn.Sequential(*(
+                nn.Sequential(nn.Conv2d(widths[i], widths[i + 1], 3, stride=2, padding=1),
+                              *([nn.Hardswish()] if i < n - 1 else []))
+                for i in range(n)))
+            self.proj = nn.Identity()
 
     def forward(self, x: Tensor) -> Tensor:
         return self.proj(self.stem(x)).flatten(2).transpose(1, 2)
 
 
-def stem_channels(stride: int, dim: int) -> list[int]:
-    """Channel widths of `ConvStem(stride, dim)`'s strided layers, input channels first."""
+def stem_channels(stride: int, dim: int, kind: str = "conv") -> list[int]:
+    """Channel widths of `ConvStem(stride, dim, kind)`'s strided layers, input channels first."""
     n = int(math.log2(stride))
+    if kind == "conv-hardswish":
+        return [3] + [max(dim >> (n - 1 - i), 1) for i in range(n)]
     return [3] + [max(dim >> (n - 1 - i), 8) for i in range(n)]
+
+
+def stem_projects(kind: str) -> bool:
+    """Whether a conv stem of `kind` ends with a 1x1 projection to the embedding width."""
+    return kind == "conv"
 
 
 class Attention(nn.Module):

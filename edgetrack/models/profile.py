@@ -7,7 +7,7 @@ import math
 from torch import nn
 
 from edgetrack.config.model import ModelConfig
-from edgetrack.models.layers import stem_channels
+from edgetrack.models.layers import stem_channels, stem_projects
 
 
 def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
@@ -37,11 +37,11 @@ def _head_macs(cfg: ModelConfig) -> int:
 def _stem_macs(cfg: ModelConfig, tokens: int) -> int:
     if cfg.stem == "patch":
         return tokens * 3 * cfg.patch_size**2 * cfg.embed_dim
-    widths = stem_channels(cfg.patch_size, cfg.embed_dim)
+    widths = stem_channels(cfg.patch_size, cfg.embed_dim, cfg.stem)
     n = len(widths) - 1
     # layer i writes a grid 2**(n - 1 - i) times finer per side than the token grid
     convs = sum(tokens * 4 ** (n - 1 - i) * widths[i] * widths[i + 1] * 9 for i in range(n))
-    return convs + tokens * widths[-1] * cfg.embed_dim
+    return convs + (tokens * widths[-1] * cfg.embed_dim if stem_projects(cfg.stem) else 0)
 
 
 def count_macs(cfg: ModelConfig, ce: bool = False) -> int:

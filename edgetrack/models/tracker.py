@@ -19,7 +19,7 @@ class TrackerModel(nn.Module):
         super().__init__()
         self.cfg = cfg
         self.backbone = ViTBackbone(cfg)
-        self.box_head = CenterPredictor(cfg.embed_dim, cfg.head_channels)
+        self.box_head = CenterPredictor(cfg.embed_dim, cfg.head_channels, cfg.head_norm)
 
     def forward(self, template: Tensor, search: Tensor, ce: bool | None = None) -> HeadOutput:
         return self.head(self.backbone(template, search, ce=ce))

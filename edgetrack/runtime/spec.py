@@ -19,11 +19,14 @@ class ProcessingSpec:
     feat_size: int
     mean: tuple[float, float, float]
     std: tuple[float, float, float]
+    min_score: float = 0.0  # windowed peak score below which the tracker keeps its box; 0: always update
 
     def __post_init__(self) -> None:
         sizes = (self.template_size, self.search_size, self.feat_size)
         if min(sizes) < 1 or not (self.template_factor > 0 and self.search_factor > 0):
             raise ConfigError(f"processing spec needs positive sizes and factors; got {self}")
+        if not 0.0 <= self.min_score < 1.0:
+            raise ConfigError(f"processing spec needs 0 <= min_score < 1; got {self.min_score}")
         if len(self.mean) != 3 or len(self.std) != 3 or min(self.std) <= 0:
             raise ConfigError(f"processing spec needs 3 means and 3 positive stds; got {self.mean}, {self.std}")
 
@@ -31,13 +34,15 @@ class ProcessingSpec:
     def from_model_config(cls, cfg: Any) -> ProcessingSpec:
         """From a `ModelConfig` (or anything with its field names and `search_feat`)."""
         return cls(int(cfg.template_size), int(cfg.search_size), float(cfg.template_factor),
-                   float(cfg.search_factor), int(cfg.search_feat), _triple(cfg.mean), _triple(cfg.std))
+                   float(cfg.search_factor), int(cfg.search_feat), _triple(cfg.mean), _triple(cfg.std),
+                   float(getattr(cfg, "min_score", 0.0)))
 
     @classmethod
     def from_io_spec(cls, spec: Any) -> ProcessingSpec:
         """From an exported model's `IOSpec` (or anything with its field names)."""
         return cls(int(spec.template_size), int(spec.search_size), float(spec.template_factor),
-                   float(spec.search_factor), int(spec.feat_size), _triple(spec.mean), _triple(spec.std))
+                   float(spec.search_factor), int(spec.feat_size), _triple(spec.mean), _triple(spec.std),
+                   float(getattr(spec, "min_score", 0.0)))
 
 
 def _triple(values: Any) -> tuple[float, float, float]:

@@ -18,6 +18,9 @@ Backend hooks (optional; any `Backend` works without them, and then the loop is 
   host preprocess + `infer` + decode. The tracker still computes the crop with `crop_geometry` (the one crop
   geometry) and does the map-back and clipping on the host. Timings: "pre" is frame checks and the crop
   geometry, "infer" the whole device step (upload, crop kernel, engine, decode), "post" map-back and clipping.
+
+With `spec.min_score > 0` (VitTrack: 0.2, as `cv2.TrackerVit`) a frame whose windowed peak score falls below it
+keeps the previous box. A `track_device` backend reports only the raw peak, which is compared instead.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ import numpy as np
 from edgetrack.data.crops import CLIP_MARGIN, clip_box, crop_geometry, map_box_back, preprocess
 from edgetrack.errors import ArtifactError, TrackingError
 from edgetrack.runtime.backends.base import Backend
-from edgetrack.runtime.decode import decode_outputs, hann2d
+from edgetrack.runtime.decode import decode, decode_outputs, hann2d
 from edgetrack.runtime.spec import ProcessingSpec
 
 
@@ -160,15 +163,17 @@ class Tracker:
             crop = crop_geometry(self._box, s.search_factor, s.search_size)
             t1 = time.perf_counter()
             box_norm, score = track_device(image, crop)
+            peak = score  # the device decode reports the raw peak only: an upper bound of the windowed one
             t2 = time.perf_counter()
         else:
             search, crop = preprocess(image, self._box, s.search_factor, s.search_size, s.mean, s.std)
             t1 = time.perf_counter()
             out = self.backend.infer(self._inputs(search))
             t2 = time.perf_counter()
-            box_norm, score = self._decode(out)
+            box_norm, score, peak = self._decode(out)
         height, width = self._frame_shape  # type: ignore[misc]
-        self._box = clip_box(map_box_back(box_norm, crop), width, height, CLIP_MARGIN)
+        if peak >= s.min_score:  # below it the response is no target (cv2.TrackerVit: black frames): hold the box
+            self._box = clip_box(map_box_back(box_norm, crop), width, height, CLIP_MARGIN)
         t3 = time.perf_counter()
         timings = {"pre": (t1 - t0) * 1e3, "infer": (t2 - t1) * 1e3, "post": (t3 - t2) * 1e3}
         return TrackResult(tuple(float(v) for v in self._box), score, timings)  # type: ignore[arg-type]
@@ -179,5 +184,10 @@ class Tracker:
             return {"search": search}
         return {"template": self._template, "search": search}  # type: ignore[dict-item]
 
-    def _decode(self, out: dict[str, np.ndarray]) -> tuple[np.ndarray, float]:
-        return decode_outputs(out, self.window, f"backend '{self.backend.name}'")
+    def _decode(self, out: dict[str, np.ndarray]) -> tuple[np.ndarray, float, float]:
+        """(normalised box, raw peak score, windowed peak score) of one frame's outputs."""
+        if "score_map" not in out:
+            box, score = decode_outputs(out, self.window, f"backend '{self.backend.name}'")
+            return box, score, score
+        box, score, (iy, ix) = decode(out["score_map"], out["size_map"], out["offset_map"], self.window)
+        return box, score, score * float(self.window[iy, ix])

@@ -49,3 +49,16 @@ def test_conv_stem_model_has_a_16x16_score_map_for_a_128_search() -> None:
 def test_conv_stem_refuses_a_stride_that_is_not_a_power_of_two(stride: int) -> None:
     with pytest.raises(ValueError, match="power-of-two"):
         ModelConfig(template_size=48, search_size=96, stem="conv", patch_size=stride)
+
+
+def test_hardswish_stem_is_vittracks_and_its_macs_are_counted() -> None:
+    torch.manual_seed(0)
+    stem = ConvStem(16, 48, "conv-hardswish").eval()
+    widths = [m.out_channels for m in stem.modules() if isinstance(m, nn.Conv2d)]
+    acts = [type(m).__name__ for m in stem.modules() if isinstance(m, (nn.Hardswish, nn.ReLU, nn.BatchNorm2d))]
+    assert widths == [6, 12, 24, 48] and acts == ["Hardswish"] * 3
+    x = torch.randn(1, 3, 256, 256)
+    assert stem(x).shape == (1, 256, 48)
+    cfg = ModelConfig(stem="conv-hardswish", patch_size=16, embed_dim=48, num_heads=1)
+    measured = _conv_macs(stem, x) + _conv_macs(stem, torch.randn(1, 3, 128, 128))
+    assert _stem_macs(cfg, cfg.template_feat**2 + cfg.search_feat**2) == measured

@@ -202,3 +202,25 @@ def test_float_frames_on_the_0_1_scale_are_refused_with_the_fix() -> None:
     with pytest.raises(TrackingError, match=r"\[0, 1\].*frame \* 255"):
         to_rgb(np.full((8, 8, 3), 0.5, dtype=np.float32))
     assert to_rgb(np.full((8, 8, 3), 128.0, dtype=np.float32)).shape == (8, 8, 3)
+
+
+def test_min_score_holds_the_box_when_the_windowed_peak_is_below_it() -> None:
+    # FakeBackend's peak: raw 0.9 x Hann 0.75 x 0.75 = 0.506 windowed; 0.6 sits between the two
+    from dataclasses import replace
+
+    held = Tracker(FakeBackend(), replace(SPEC, min_score=0.6))
+    held.initialize(frame(), INIT)
+    result = held.track(frame(1))
+    assert result.box == INIT and result.score == pytest.approx(0.9)
+    moved = Tracker(FakeBackend(), replace(SPEC, min_score=0.5))
+    moved.initialize(frame(), INIT)
+    assert moved.track(frame(1)).box != INIT
+
+
+def test_min_score_outside_0_1_is_refused() -> None:
+    from dataclasses import replace
+
+    from edgetrack.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="min_score"):
+        replace(SPEC, min_score=1.5)
