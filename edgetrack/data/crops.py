@@ -97,6 +97,9 @@ def crop_and_resize(frame: np.ndarray, crop: Crop) -> np.ndarray:
     image = np.asarray(frame)
     if image.ndim not in (2, 3) or image.shape[0] == 0 or image.shape[1] == 0:
         raise TrackingError(f"a frame is (H, W) or (H, W, C) with H, W > 0; got shape {image.shape}")
+    fast = _crop_and_resize_cv2(image, crop)
+    if fast is not None:
+        return fast
     height, width = image.shape[:2]
     ys0, ys1, wy0, wy1 = _axis_taps(crop.y1, crop.side, crop.out_size, height)
     xs0, xs1, wx0, wx1 = _axis_taps(crop.x1, crop.side, crop.out_size, width)
@@ -120,12 +123,32 @@ def crop_and_resize(frame: np.ndarray, crop: Crop) -> np.ndarray:
     return out.reshape(crop.out_size, crop.out_size, channels) if image.ndim == 3 else out
 
 
+def _crop_and_resize_cv2(image: np.ndarray, crop: Crop) -> np.ndarray | None:
+    """The same crop through OpenCV's INTER_LINEAR on float pixels (its taps are ours), about ten times faster
+    than the numpy blend; None where OpenCV is not installed, and the numpy blend runs."""
+    try:
+        import cv2
+    except ImportError:
+        return None
+    height, width = image.shape[:2]
+    x0, y0 = max(crop.x1, 0), max(crop.y1, 0)
+    x1, y1 = min(crop.x1 + crop.side, width), min(crop.y1 + crop.side, height)
+    shape = (crop.side, crop.side) + image.shape[2:]
+    padded = np.zeros(shape, dtype=np.float32)
+    if x1 > x0 and y1 > y0:
+        padded[y0 - crop.y1:y1 - crop.y1, x0 - crop.x1:x1 - crop.x1] = image[y0:y1, x0:x1]
+    out = cv2.resize(padded, (crop.out_size, crop.out_size), interpolation=cv2.INTER_LINEAR)
+    return out.reshape((crop.out_size, crop.out_size) + image.shape[2:])
+
+
 def normalize(crop_float: np.ndarray, mean: Sequence[float], std: Sequence[float]) -> np.ndarray:
     """(H, W, 3) RGB in [0, 255] -> (3, H, W) float32 `(x/255 - mean)/std`."""
-    m = np.asarray(mean, dtype=np.float32)
-    s = np.asarray(std, dtype=np.float32)
-    chw = np.asarray(crop_float, dtype=np.float32).transpose(2, 0, 1)
-    return np.ascontiguousarray((chw / np.float32(255.0) - m[:, None, None]) / s[:, None, None])
+    m = np.asarray(mean, dtype=np.float64)
+    s = np.asarray(std, dtype=np.float64)
+    # one multiply-add per value: x * 1/(255 s) - m/s, in the (H, W, 3) layout where the constants broadcast cheaply
+    scaled = np.asarray(crop_float, dtype=np.float32) * (1.0 / (255.0 * s)).astype(np.float32)
+    scaled -= (m / s).astype(np.float32)
+    return np.ascontiguousarray(scaled.transpose(2, 0, 1))
 
 
 def preprocess(frame: np.ndarray, box_xywh: Sequence[float] | np.ndarray, factor: float, out_size: int,

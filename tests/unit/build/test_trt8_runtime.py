@@ -40,8 +40,9 @@ def test_rendered_runtime_is_python_3_8_and_imports_no_edgetrack() -> None:
     tree = ast.parse(source, feature_version=(3, 8))
     imported = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
     imported |= {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+    # cv2 is optional: the crop uses OpenCV's resize where JetPack's OpenCV is installed, else the numpy blend
     assert imported <= {"__future__", "ctypes", "json", "math", "collections", "dataclasses", "pathlib", "typing",
-                        "numpy", "tensorrt"}
+                        "numpy", "tensorrt", "cv2"}
 
 
 def test_rendered_crop_and_decode_equal_edgetracks(tmp_path) -> None:

@@ -117,3 +117,16 @@ def test_clip_box_by_hand() -> None:
     np.testing.assert_allclose(clip_box((95, 75, 20, 20), 100, 80), [90, 70, 10, 10])  # x1 <= W-10, w >= 10
     np.testing.assert_allclose(clip_box((-50, -40, 20, 20), 100, 80), [0, 0, 10, 10])  # x2 >= 10
     np.testing.assert_allclose(clip_box((10, 10, 3, 2), 100, 80), [10, 10, 10, 10])
+
+
+def test_opencv_resize_path_equals_the_numpy_blend(monkeypatch) -> None:
+    from edgetrack.data import crops
+
+    rng = np.random.default_rng(3)
+    frame = rng.integers(0, 256, (90, 130, 3), dtype=np.uint8)
+    geometries = [crops.crop_geometry(b, f, s) for b, f, s in (((40, 30, 20, 10), 4.0, 128), ((-20, -5, 60, 50), 2.0, 64),
+                                                             ((100, 70, 40, 30), 5.0, 96), ((10, 10, 3, 4), 4.0, 256))]
+    fast = [crops.crop_and_resize(frame, c) for c in geometries]
+    monkeypatch.setattr(crops, "_crop_and_resize_cv2", lambda *_: None)
+    for c, got in zip(geometries, fast):
+        assert np.abs(got - crops.crop_and_resize(frame, c)).max() < 1e-3
