@@ -50,6 +50,7 @@ def size(model: TrackerModel) -> list[float]:
 
 def tiny_part(args: argparse.Namespace) -> None:
     """Train and evaluate the three kinds from the bundled tiny teacher; append the table."""
+    sha = weights_hash(bundled_weights("tiny"))[:12]  # before training: the teacher every student starts from
     teacher = create_model("tiny", pretrained=True)
     teacher_auc = evaluate("tiny", args.out / "eval" / "teacher", args.workers)["auc"]
     rows = [["teacher", teacher_auc, *size(teacher), ort_ms(teacher, args.runs, args.threads)]]
@@ -63,7 +64,6 @@ def tiny_part(args: argparse.Namespace) -> None:
         print(f"{block}: AUC {rows[-1][1]:.2f}", flush=True)
     header = ["variant", "AUC", "params M", "GMACs", "onnxruntime ms"]
     print(markdown_table(header, rows))
-    sha = weights_hash(bundled_weights("tiny"))[:12]
     append_result(f"Student block kinds: tiny teacher -> {args.layers}-block students, synthetic-test", header,
                   rows, notes=f"Bundled tiny teacher as shipped at this commit (weights sha256 {sha}...; it was "
                               f"being retrained, so later teachers give other numbers). Each student: replacement, "

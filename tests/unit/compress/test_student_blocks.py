@@ -58,7 +58,8 @@ def test_separable_student_from_a_ce_teacher(teacher: TrackerModel) -> None:
     assert (student.cfg.block, student.cfg.mlp_ratio, student.cfg.ce_loc) == ("separable", 2, ())
     assert all(isinstance(b, SeparableBlock) for b in student.backbone.blocks)
     src, blk = teacher.backbone.blocks[7], student.backbone.blocks[3]
-    assert torch.equal(blk.norm1.weight, src.norm1.weight) and torch.equal(blk.attn.out_proj.weight, src.attn.proj.weight)
+    assert torch.equal(blk.norm1.weight, src.norm1.weight)
+    assert torch.equal(blk.attn.out_proj.weight, src.attn.proj.weight)
     out = student(*_inputs())
     assert out.score_map.shape == (2, 1, 4, 4) and torch.isfinite(out.size_map).all()
 
