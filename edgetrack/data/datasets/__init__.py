@@ -10,7 +10,7 @@ from __future__ import annotations
 import inspect
 from pathlib import Path
 
-from edgetrack.data.datasets import coco, got10k, lasot, otb, tnl2k, trackingnet, uav123
+from edgetrack.data.datasets import coco, folder, got10k, lasot, otb, tnl2k, trackingnet, uav123
 from edgetrack.data.datasets.annotations import read_boxes, read_flags
 from edgetrack.data.datasets.base import DATASETS, Dataset, register
 from edgetrack.errors import ConfigError
@@ -19,7 +19,7 @@ from edgetrack.registry import suggest
 __all__ = ["DATASETS", "Dataset", "dataset_options", "load_dataset", "read_boxes", "read_flags", "register"]
 
 # the reader modules register themselves on import
-_READERS = (coco, got10k, lasot, otb, tnl2k, trackingnet, uav123)
+_READERS = (coco, folder, got10k, lasot, otb, tnl2k, trackingnet, uav123)
 
 
 def dataset_options(name: str) -> list[str]:

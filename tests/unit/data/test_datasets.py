@@ -45,7 +45,8 @@ BOXES = [[10, 20, 30, 40], [11, 21, 31, 41], [12, 22, 32, 42]]
 
 # --- registry and entry point
 def test_all_readers_are_registered_and_unknown_names_get_a_suggestion():
-    assert DATASETS.names() == ["coco", "got10k", "lasot", "lasot_ext", "otb100", "tnl2k", "trackingnet", "uav123"]
+    assert DATASETS.names() == ["coco", "folder", "got10k", "lasot", "lasot_ext", "otb100", "tnl2k", "trackingnet",
+                                "uav123"]
     with pytest.raises(RegistryError, match="Did you mean 'lasot'"):
         load_dataset("lasott", "/nowhere")
 
