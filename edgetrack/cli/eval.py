@@ -10,7 +10,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from edgetrack.cli.console import err, out
 from edgetrack.eval.benchmarks import BENCHMARKS, Benchmark
-from edgetrack.eval.identity import model_label
+from edgetrack.eval.identity import benchmark_label, model_label
 from edgetrack.eval.report import metrics_table, save_plots, write_report
 from edgetrack.eval.results import read_result, read_times, write_got10k_submission, write_trackingnet_submission
 from edgetrack.eval.run import evaluate_results, run_benchmark
@@ -62,30 +62,35 @@ def eval_cmd(
                                     "opencv:mil, opencv:mosse, opencv:medianflow, opencv:vittrack=MODEL.onnx, "
                                     "opencv:nanotrack=BACKBONE.onnx,HEAD.onnx. Repeat to compare several."),
     benchmark: str = typer.Option("synthetic-test", "--benchmark", "-b",
-                                  help=f"One of: {', '.join(BENCHMARKS.names())}."),
+                                  help=f"One of: {', '.join(BENCHMARKS.names())}. 'folder' is your own "
+                                  "sequences: --data-root DIR holding NAME/img/*.jpg (or .png) and "
+                                  "NAME/groundtruth.txt (x,y,w,h a line; NaN or 0,0,0,0 where the target is "
+                                  "absent)."),
     data_root: Path = typer.Option(None, help="Folder holding the benchmark's dataset (not needed for synthetic)."),
     workers: int = typer.Option(1, help="Parallel processes, one sequence each."),
     device: str = typer.Option("cpu", help="Device for torch models: cpu, cuda, cuda:1 ..."),
-    out_dir: Path = typer.Option(Path("runs/eval"), "--out", help="Results land in OUT/BENCHMARK/MODEL/."),
+    out_dir: Path = typer.Option(Path("runs/eval"), "--out", help="Results land in OUT/BENCHMARK/MODEL/; "
+                                 "for 'folder', OUT/folder-DIRNAME-HASH/MODEL/, one per data root."),
     strip: list[str] = typer.Option(None, "--strip", help="Also draw every model's boxes on frames of this sequence "
                                     "(repeatable): OUT/BENCHMARK/strip-NAME.png."),
 ) -> None:
     """Run one-pass evaluation; re-running resumes and only tracks sequences without a complete result."""
     bench = BENCHMARKS.get(benchmark)
+    label = benchmark_label(bench, data_root)
     reports, folders = {}, {}
     for m in model:
-        folder = out_dir / bench.name / model_label(m)
+        folder = out_dir / label / model_label(m)
         report = evaluate_model(m, bench, folder, data_root, workers, device)
         folders[model_label(m)] = folder / "results"
         if report is not None:
             reports[model_label(m)] = report
     for name in strip or []:
-        path = draw_strip(name, bench, data_root, folders, out_dir / bench.name / f"strip-{name}.png")
+        path = draw_strip(name, bench, data_root, folders, out_dir / label / f"strip-{name}.png")
         out.print(f"strip: {path}")
     if not reports:
         return
     overall = {name: r["overall"] for name, r in reports.items()}
-    out.print(metrics_table(overall, bench.name))
-    plots = save_plots(overall, out_dir / bench.name, bench.name)
-    write_report({"benchmark": bench.name, "protocol": bench.protocol, "results": overall}, out_dir / bench.name)
-    out.print(f"report: {out_dir / bench.name / 'metrics.json'}" + (f", plots: {len(plots)} PNG" if plots else ""))
+    out.print(metrics_table(overall, label))
+    plots = save_plots(overall, out_dir / label, label)
+    write_report({"benchmark": bench.name, "protocol": bench.protocol, "results": overall}, out_dir / label)
+    out.print(f"report: {out_dir / label / 'metrics.json'}" + (f", plots: {len(plots)} PNG" if plots else ""))

@@ -15,6 +15,7 @@ class Benchmark:
     protocol: str  # edgetrack.eval.metrics protocol
     public_gt: bool = True  # False: results go to the benchmark's server (a submission file is written)
     submission: str | None = None  # 'got10k' or 'trackingnet'
+    per_root: bool = False  # True: the data root is what defines the sequences, so results are kept per root
 
 
 BENCHMARKS: Registry[Benchmark] = Registry("benchmark")
@@ -28,5 +29,6 @@ for _b in (
     Benchmark("tnl2k", "tnl2k", "test", "lasot"),
     Benchmark("uav123", "uav123", None, "lasot"),
     Benchmark("otb100", "otb100", None, "lasot"),
+    Benchmark("folder", "folder", None, "lasot", per_root=True),
 ):
     BENCHMARKS.add(_b.name, _b)

@@ -3,7 +3,9 @@
 Result files are reused across runs (a killed evaluation resumes), so they must be keyed by the tracker
 that wrote them, not by a folder name: retraining into the same folder, or a pipeline whose student changed,
 must never get old boxes scored under new weights. Every results folder holds `tracker.json`, the identity
-of the tracker whose boxes it holds; a run whose identity differs discards the old results first.
+of the tracker whose boxes it holds; a run whose identity differs discards the old results first. Benchmarks
+defined by their data root alone (`folder`) get a results folder per root, so two roots holding sequences
+of the same names never share boxes.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from edgetrack.artifacts import sha256_file, write_json
+from edgetrack.eval.benchmarks import Benchmark
 from edgetrack.eval.opencv_trackers import is_opencv_spec, parse_spec
 
 IDENTITY_FILE = "tracker.json"
@@ -59,6 +62,16 @@ def model_label(model: str) -> str:
     parts = [p for p in path.resolve().parts[-2:] if p not in (".", "/")]
     digest = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:6]
     return "-".join(parts).replace(" ", "_") + f"-{digest}"
+
+
+def benchmark_label(bench: Benchmark, data_root: str | Path | None) -> str:
+    """The results folder name of a benchmark: its name, and for a per-root benchmark the root's name and hash."""
+    if not bench.per_root or data_root is None:
+        return bench.name
+    root = Path(data_root).expanduser().resolve()
+    # the hash of the resolved path tells apart two roots of the same name; the name is for people
+    digest = hashlib.sha256(str(root).encode()).hexdigest()[:6]
+    return f"{bench.name}-{root.name.replace(' ', '_')}-{digest}"
 
 
 def _read_record(path: Path) -> dict[str, Any] | None:

@@ -29,9 +29,11 @@ def benchmark_sequences(bench: Benchmark, data_root: str | Path | None) -> Seque
         from edgetrack.data.synthetic import synthetic_split
 
         return synthetic_split(bench.split or bench.name)
+    from edgetrack.data.datasets import DATASETS, load_dataset
+
     if data_root is None:
-        raise DataError(f"benchmark '{bench.name}' needs --data-root (the folder holding the {bench.dataset} data)")
-    from edgetrack.data.datasets import load_dataset
+        raise DataError(f"benchmark '{bench.name}' needs --data-root DIR, the folder holding the "
+                        f"{bench.dataset} data laid out as {DATASETS.get(bench.dataset).layout}")
 
     return load_dataset(bench.dataset, data_root, bench.split)
 
