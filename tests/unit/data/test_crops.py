@@ -124,9 +124,10 @@ def test_opencv_resize_path_equals_the_numpy_blend(monkeypatch) -> None:
 
     rng = np.random.default_rng(3)
     frame = rng.integers(0, 256, (90, 130, 3), dtype=np.uint8)
-    geometries = [crops.crop_geometry(b, f, s) for b, f, s in (((40, 30, 20, 10), 4.0, 128), ((-20, -5, 60, 50), 2.0, 64),
-                                                             ((100, 70, 40, 30), 5.0, 96), ((10, 10, 3, 4), 4.0, 256))]
+    cases = (((40, 30, 20, 10), 4.0, 128), ((-20, -5, 60, 50), 2.0, 64), ((100, 70, 40, 30), 5.0, 96),
+             ((10, 10, 3, 4), 4.0, 256))
+    geometries = [crops.crop_geometry(box, factor, size) for box, factor, size in cases]
     fast = [crops.crop_and_resize(frame, c) for c in geometries]
     monkeypatch.setattr(crops, "_crop_and_resize_cv2", lambda *_: None)
-    for c, got in zip(geometries, fast):
+    for c, got in zip(geometries, fast, strict=True):
         assert np.abs(got - crops.crop_and_resize(frame, c)).max() < 1e-3
