@@ -35,6 +35,8 @@ class ModelConfig(FrozenConfig):
     norm_eps: float = 1e-6
     head_channels: int = Field(256, ge=8)
     head_norm: Literal["batch", "folded"] = "batch"  # "folded": batch norm folded into the head convs' biases
+    # MixFormerV2's distribution box head (family "mixformerv2"): bins per box side over the search crop
+    head_bins: int = Field(96, gt=1)
     drop_path: float = Field(0.0, ge=0, lt=1)
     ce_loc: tuple[int, ...] = ()
     ce_keep_ratio: float = Field(0.7, gt=0, le=1)

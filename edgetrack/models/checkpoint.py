@@ -10,6 +10,8 @@ Formats (detected from the file and its keys):
   ``backbone.blocks.{j}``, the rest as OSTrack.
 - ``vittrack-onnx``: OpenCV's VitTrack ONNX file, its weights read by graph position
   (`edgetrack.models.vittrack_onnx`); only that exact file (by sha256) is accepted.
+- ``mixformerv2``: a MixFormerV2 release (state dict under ``net``, prediction tokens ``backbone.reg_tokens``);
+  keys are used as they are (`edgetrack.models.mixformerv2` has the same names).
 - ``mae``: MAE ImageNet pretraining (state dict under ``model``): backbone only, ``backbone.`` prefix added,
   the 14x14 position embedding resized bicubically to the template and search grids; the head keeps its
   fresh initialisation.
@@ -34,6 +36,7 @@ StateDict = dict[str, Tensor]
 WEIGHTS, CONFIG = "model.safetensors", "config.json"
 UNUSED_OSTRACK_KEYS = ("backbone.cls_token", "backbone.pos_embed")
 _DISTILL = re.compile(r"^backbone\.distill_blocks\.")
+MIXFORMERV2_KEY = "backbone.reg_tokens"  # MixFormerV2's prediction tokens: no other format has them
 
 
 def read_state_dict(path: str | Path) -> tuple[StateDict, str]:
@@ -78,6 +81,8 @@ def detect_format(raw: Any) -> str:
         return "unknown"
     if "net" in raw and isinstance(raw["net"], dict):
         keys = raw["net"].keys()
+        if MIXFORMERV2_KEY in keys:
+            return "mixformerv2"
         return "compresstracker" if any(_DISTILL.match(k) for k in keys) else "ostrack"
     if "model" in raw and isinstance(raw["model"], dict) and "patch_embed.proj.weight" in raw["model"]:
         return "mae"

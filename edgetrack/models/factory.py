@@ -18,6 +18,7 @@ from edgetrack.models.checkpoint import (
     read_state_dict,
     save_folder_files,
 )
+from edgetrack.models.mixformerv2 import MixFormerV2Model
 from edgetrack.models.presets import OSTRACK_CE_KEEP, OSTRACK_CE_LOC, PRESETS
 from edgetrack.models.tracker import TrackerModel
 
@@ -61,7 +62,10 @@ def create_model(name_or_path: str | Path, checkpoint: str | Path | None = None,
         if fmt == "compresstracker" and "depth" not in overrides:
             overrides["depth"] = block_count(state)
     cfg = model_config(name_or_path, **overrides)
-    model = TrackerModel(cfg)
+    if fmt == "mixformerv2" and cfg.family != "mixformerv2":
+        raise CheckpointError(f"{checkpoint} is a MixFormerV2 checkpoint; load it with preset mixformerv2_b or "
+                              f"mixformerv2_s, not '{cfg.name}' (family {cfg.family})")
+    model = build_model(cfg)
     if is_model_folder(name_or_path) and checkpoint is None:
         state, fmt = read_state_dict(name_or_path)
         checkpoint = name_or_path
@@ -71,6 +75,13 @@ def create_model(name_or_path: str | Path, checkpoint: str | Path | None = None,
     if state is not None:
         load_into(model, cast_like(state, model), fmt or "state_dict", str(checkpoint))
     return model.eval()
+
+
+def build_model(cfg: ModelConfig) -> TrackerModel:
+    """A freshly initialised model of the config's family (MixFormerV2 or the one-stream OSTrack layout)."""
+    if cfg.family == "mixformerv2":
+        return MixFormerV2Model(cfg)  # type: ignore[return-value]  # same create/save/load contract
+    return TrackerModel(cfg)
 
 
 def bundled_weights(name: str) -> Path:
@@ -88,7 +99,7 @@ def save_model(model: TrackerModel, folder: str | Path, stage: str = "model", co
     `config` is the producing stage's settings (the model's own config by default); `half` stores fp16
     weights (loading casts them back to the model's dtype).
     """
-    if not isinstance(model, TrackerModel):
+    if not isinstance(model, (TrackerModel, MixFormerV2Model)):
         raise ModelError(f"save_model expects a TrackerModel, got {type(model).__name__}")
     with atomic_folder(folder) as tmp:
         save_folder_files(model, tmp, half=half)

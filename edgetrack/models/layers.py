@@ -102,6 +102,37 @@ class Attention(nn.Module):
         out = self.proj((attn @ v).transpose(1, 2).reshape(b, n, c))
         return out, attn if need_weights else None
 
+    def heads(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """Queries, keys and values of tokens (B, N, C), each (B, heads, N, C // heads)."""
+        b, n, c = x.shape
+        q, k, v = self.qkv(x).reshape(b, n, 3, self.num_heads, c // self.num_heads).permute(2, 0, 3, 1, 4)
+        return q, k, v
+
+    def attend(self, q: Tensor, k: Tensor, v: Tensor) -> Tensor:
+        """softmax(q k^T * scale) v with heads merged: (B, Nq, C), before `proj`."""
+        attn = ((q @ k.transpose(-2, -1)) * self.scale).softmax(dim=-1)
+        out = attn @ v
+        return out.transpose(1, 2).reshape(q.shape[0], q.shape[2], -1)
+
+    def forward_asymmetric(self, x: Tensor, template_len: int) -> Tensor:
+        """Asymmetric mixed attention (MixFormerV2): the first `template_len` tokens attend to those tokens only,
+        the rest attend to all tokens. The template half is then independent of the rest, so it can be cached."""
+        q, k, v = self.heads(x)
+        t = template_len
+        z = self.attend(q[:, :, :t], k[:, :, :t], v[:, :, :t])
+        s = self.attend(q[:, :, t:], k, v)
+        return self.proj(torch.cat([z, s], dim=1))
+
+    def forward_memory(self, x: Tensor, k_mem: Tensor, v_mem: Tensor) -> Tensor:
+        """Tokens `x` attend to cached keys/values (B, heads, M, C // heads) placed before their own."""
+        q, k, v = self.heads(x)
+        return self.proj(self.attend(q, torch.cat([k_mem, k], dim=2), torch.cat([v_mem, v], dim=2)))
+
+    def forward_kv(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """Plain self-attention that also returns its keys and values (what `forward_memory` takes)."""
+        q, k, v = self.heads(x)
+        return self.proj(self.attend(q, k, v)), k, v
+
 
 class Mlp(nn.Module):
     def __init__(self, dim: int, hidden: int) -> None:

@@ -17,7 +17,7 @@ OSTRACK256_RELEASED_PARAMS = 92_518_533
 
 
 def test_presets_listed() -> None:
-    assert list_models() == ["ostrack256", "ostrack384", "tiny", "vittrack"]
+    assert list_models() == ["mixformerv2_b", "mixformerv2_s", "ostrack256", "ostrack384", "tiny", "vittrack"]
     assert list_models("ostrack*") == ["ostrack256", "ostrack384"]
 
 
