@@ -86,9 +86,17 @@ def _compress(cfg: CompressConfig, out: Path, resume: bool, fresh: bool, on_mism
     teacher, teacher_sha = load_teacher(cfg.teacher, cfg.teacher_weights, cfg.random_teacher, cfg.train.seed)
     plan = StagePlan(teacher.cfg.depth, cfg.layers, tuple(cfg.stage_sizes))
     torch.manual_seed(cfg.train.seed)
-    student = make_student(teacher, cfg.layers, cfg.init, plan, cfg.block, cfg.mlp_ratio, drop_path=cfg.drop_path)
-    model = ReplacementModel(teacher, student, plan)
-    task = CompressTask(model, cfg.method, cfg.losses)
+    if teacher.cfg.family == "mixformerv2":  # its own student copy and distribution-head losses
+        from edgetrack.compress.mixformerv2 import MixFormerCompressTask, make_mixformer_student
+
+        student = make_mixformer_student(teacher, cfg.layers, cfg.init, plan, cfg.block, cfg.mlp_ratio,
+                                         drop_path=cfg.drop_path)
+        model = ReplacementModel(teacher, student, plan)
+        task: CompressTask = MixFormerCompressTask(model, cfg.method, cfg.losses)  # type: ignore[assignment]
+    else:
+        student = make_student(teacher, cfg.layers, cfg.init, plan, cfg.block, cfg.mlp_ratio, drop_path=cfg.drop_path)
+        model = ReplacementModel(teacher, student, plan)
+        task = CompressTask(model, cfg.method, cfg.losses)
     dataset = PairDataset(training_sources(cfg.data), ProcessingSpec.from_model_config(student.cfg), cfg.pairs,
                           cfg.data.weights or None, seed=cfg.train.seed)
     schedule = ReplacementSchedule(cfg.schedule, cfg.train.epochs, len(plan))

@@ -85,6 +85,9 @@ def run_export(model_path: str, out: str | Path, fused: bool = False, tolerance:
     precisions = precisions or ["fp32"]
     calib = CalibrationSet.load(calib_path) if calib_path else None
     model = create_model(model_path) if is_model_folder(model_path) else create_model(model_path, pretrained=True)
+    if model.cfg.family == "mixformerv2":  # two graphs (template encoder, search step), not one
+        raise ConfigError(f"{model_path} is a MixFormerV2 model; export it with "
+                          "edgetrack.export.mixformerv2.export_mixformerv2(model, folder)")
     parent = sha256_file(Path(model_path) / "model.safetensors") if is_model_folder(model_path) else model_path
     with tempfile.TemporaryDirectory() as tmp:
         onnx_tmp = Path(tmp) / "model.onnx"

@@ -122,3 +122,12 @@ def test_settings_and_misuse_are_refused(tmp_path: Path) -> None:
         tracker.track(np.zeros((64, 64, 3), np.uint8))
     with pytest.raises(ArtifactError, match="not a MixFormerV2 export"):
         OnlineTemplateTracker.from_onnx(tmp_path)
+
+
+def test_one_graph_export_stage_points_to_the_split_export(tmp_path: Path) -> None:
+    from edgetrack.export.run import run_export
+    from edgetrack.models import save_model
+
+    folder = save_model(micro_model(), tmp_path / "mix")
+    with pytest.raises(ConfigError, match="export_mixformerv2"):
+        run_export(str(folder), tmp_path / "out")
