@@ -73,7 +73,13 @@ class OnlineTemplateTracker:
                    ) -> OnlineTemplateTracker:
         """A tracker running a torch `MixFormerV2Model`, split into its two parts."""
         from edgetrack.export.mixformerv2 import (
-            ENCODER_INPUTS, ENCODER_OUTPUTS, STEP_INPUTS, STEP_OUTPUTS, SearchStep, TemplateEncoder)
+            ENCODER_INPUTS,
+            ENCODER_OUTPUTS,
+            STEP_INPUTS,
+            STEP_OUTPUTS,
+            SearchStep,
+            TemplateEncoder,
+        )
         from edgetrack.runtime.backends.torch_module_backend import TorchModuleBackend
 
         encoder = TorchModuleBackend(TemplateEncoder(model), ENCODER_INPUTS, ENCODER_OUTPUTS, device)
