@@ -42,6 +42,8 @@ class ModelConfig(FrozenConfig):
     ce_keep_ratio: float = Field(0.7, gt=0, le=1)
     # windowed peak score below which the runtime keeps the previous box (cv2.TrackerVit: 0.2); 0 never holds
     min_score: float = Field(0.0, ge=0, lt=1)
+    # whole-pixel boxes and cv2.TrackerVit's crop origin (`crop_geometry(integer=True)`) instead of OSTrack's
+    integer_boxes: bool = False
     mean: tuple[float, float, float] = IMAGENET_MEAN
     std: tuple[float, float, float] = IMAGENET_STD
 

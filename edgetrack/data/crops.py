@@ -62,14 +62,25 @@ def _as_box(box_xywh: Sequence[float] | np.ndarray) -> tuple[float, float, float
     return x, y, w, h
 
 
-def crop_geometry(box_xywh: Sequence[float] | np.ndarray, factor: float, out_size: int) -> Crop:
-    """The crop of `factor` times the box's geometric-mean size around its centre, resized to `out_size`."""
+def crop_geometry(box_xywh: Sequence[float] | np.ndarray, factor: float, out_size: int,
+                  integer: bool = False) -> Crop:
+    """The crop of `factor` times the box's geometric-mean size around its centre, resized to `out_size`.
+
+    `integer=True` is `cv2.TrackerVit`'s geometry: the box is taken in whole pixels, the origin is
+    `x + (w - side) / 2` in C's integer division, and the crop's centre (used to map boxes back) is its true
+    centre, `origin + side / 2`.
+    """
     x, y, w, h = _as_box(box_xywh)
     if not factor > 0 or out_size < 1:
         raise TrackingError(f"crop factor must be > 0 and output size >= 1; got {factor} and {out_size}")
+    if integer:
+        x, y, w, h = (float(math.floor(v)) for v in (x, y, w, h))
     side = math.ceil(math.sqrt(w * h) * factor)
     if side < 1:
         raise TrackingError(f"box {[x, y, w, h]} with factor {factor} gives an empty crop")
+    if integer:
+        x1, y1 = int(x) + int((w - side) / 2), int(y) + int((h - side) / 2)  # int() truncates toward zero, as C
+        return Crop(side=side, x1=x1, y1=y1, out_size=int(out_size), cx=x1 + 0.5 * side, cy=y1 + 0.5 * side)
     cx, cy = x + 0.5 * w, y + 0.5 * h
     return Crop(side=side, x1=int(round(cx - 0.5 * side)), y1=int(round(cy - 0.5 * side)), out_size=int(out_size),
                 cx=cx, cy=cy)
@@ -152,9 +163,9 @@ def normalize(crop_float: np.ndarray, mean: Sequence[float], std: Sequence[float
 
 
 def preprocess(frame: np.ndarray, box_xywh: Sequence[float] | np.ndarray, factor: float, out_size: int,
-               mean: Sequence[float], std: Sequence[float]) -> tuple[np.ndarray, Crop]:
+               mean: Sequence[float], std: Sequence[float], integer: bool = False) -> tuple[np.ndarray, Crop]:
     """Crop, resize and normalise an RGB frame around a box -> ((1, 3, S, S) float32 input, Crop)."""
-    crop = crop_geometry(box_xywh, factor, out_size)
+    crop = crop_geometry(box_xywh, factor, out_size, integer)
     return normalize(crop_and_resize(frame, crop), mean, std)[None], crop
 
 

@@ -33,6 +33,7 @@ class IOSpec(FrozenConfig):
     mean: tuple[float, float, float]
     std: tuple[float, float, float]
     min_score: float = 0.0  # windowed peak below which the runtime keeps the previous box
+    integer_boxes: bool = False  # whole-pixel box state and cv2.TrackerVit's crop origin
     layout: str = "NCHW, RGB, (x/255 - mean)/std"
     fused_postprocess: bool = False
     model_name: str = ""
@@ -50,7 +51,8 @@ class IOSpec(FrozenConfig):
                            TensorSpec(name="search", shape=(1, 3, s, s))),
                    outputs=outputs, template_size=t, search_size=s, template_factor=cfg.template_factor,
                    search_factor=cfg.search_factor, feat_size=f, mean=tuple(cfg.mean), std=tuple(cfg.std),
-                   fused_postprocess=fused, model_name=cfg.name, min_score=float(getattr(cfg, "min_score", 0.0)))
+                   fused_postprocess=fused, model_name=cfg.name, min_score=float(getattr(cfg, "min_score", 0.0)),
+                   integer_boxes=bool(getattr(cfg, "integer_boxes", False)))
 
     def input(self, name: str) -> TensorSpec:
         return next(t for t in self.inputs if t.name == name)

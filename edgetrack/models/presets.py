@@ -36,7 +36,8 @@ PRESETS.add(
     ModelConfig(
         name="vittrack", family="vittrack", template_size=128, search_size=256, stem="conv-hardswish",
         patch_size=16, embed_dim=48, depth=3, num_heads=1, mlp_ratio=4.0, norm_eps=1e-5, head_channels=32,
-        head_norm="folded", min_score=0.2, mean=(0.406, 0.456, 0.485), std=(0.225, 0.224, 0.229),
+        head_norm="folded", min_score=0.2, integer_boxes=True,
+        mean=(0.406, 0.456, 0.485), std=(0.225, 0.224, 0.229),
     ),
 )
 

@@ -20,6 +20,7 @@ class ProcessingSpec:
     mean: tuple[float, float, float]
     std: tuple[float, float, float]
     min_score: float = 0.0  # windowed peak score below which the tracker keeps its box; 0: always update
+    integer_boxes: bool = False  # cv2.TrackerVit's whole-pixel box state and crop origin
 
     def __post_init__(self) -> None:
         sizes = (self.template_size, self.search_size, self.feat_size)
@@ -35,14 +36,14 @@ class ProcessingSpec:
         """From a `ModelConfig` (or anything with its field names and `search_feat`)."""
         return cls(int(cfg.template_size), int(cfg.search_size), float(cfg.template_factor),
                    float(cfg.search_factor), int(cfg.search_feat), _triple(cfg.mean), _triple(cfg.std),
-                   float(getattr(cfg, "min_score", 0.0)))
+                   float(getattr(cfg, "min_score", 0.0)), bool(getattr(cfg, "integer_boxes", False)))
 
     @classmethod
     def from_io_spec(cls, spec: Any) -> ProcessingSpec:
         """From an exported model's `IOSpec` (or anything with its field names)."""
         return cls(int(spec.template_size), int(spec.search_size), float(spec.template_factor),
                    float(spec.search_factor), int(spec.feat_size), _triple(spec.mean), _triple(spec.std),
-                   float(getattr(spec, "min_score", 0.0)))
+                   float(getattr(spec, "min_score", 0.0)), bool(getattr(spec, "integer_boxes", False)))
 
 
 def _triple(values: Any) -> tuple[float, float, float]:

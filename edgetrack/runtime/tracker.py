@@ -21,6 +21,7 @@ Backend hooks (optional; any `Backend` works without them, and then the loop is 
 
 With `spec.min_score > 0` (VitTrack: 0.2, as `cv2.TrackerVit`) a frame whose windowed peak score falls below it
 keeps the previous box. A `track_device` backend reports only the raw peak, which is compared instead.
+With `spec.integer_boxes` (VitTrack) the box state is whole pixels and crops use `cv2.TrackerVit`'s origin.
 """
 
 from __future__ import annotations
@@ -142,7 +143,9 @@ class Tracker:
         height, width = image.shape[:2]
         b = _check_box(box, width, height)
         s = self.spec
-        self._template, _ = preprocess(image, b, s.template_factor, s.template_size, s.mean, s.std)
+        self._template, _ = preprocess(image, b, s.template_factor, s.template_size, s.mean, s.std, s.integer_boxes)
+        if s.integer_boxes:
+            b = np.floor(b)
         set_template = getattr(self.backend, "set_template", None)
         if callable(set_template):
             set_template(self._template)
@@ -160,20 +163,22 @@ class Tracker:
         s = self.spec
         track_device = getattr(self.backend, "track_device", None)
         if callable(track_device) and image.dtype == np.uint8:
-            crop = crop_geometry(self._box, s.search_factor, s.search_size)
+            crop = crop_geometry(self._box, s.search_factor, s.search_size, s.integer_boxes)
             t1 = time.perf_counter()
             box_norm, score = track_device(image, crop)
             peak = score  # the device decode reports the raw peak only: an upper bound of the windowed one
             t2 = time.perf_counter()
         else:
-            search, crop = preprocess(image, self._box, s.search_factor, s.search_size, s.mean, s.std)
+            search, crop = preprocess(image, self._box, s.search_factor, s.search_size, s.mean, s.std,
+                                      s.integer_boxes)
             t1 = time.perf_counter()
             out = self.backend.infer(self._inputs(search))
             t2 = time.perf_counter()
             box_norm, score, peak = self._decode(out)
         height, width = self._frame_shape  # type: ignore[misc]
         if peak >= s.min_score:  # below it the response is no target (cv2.TrackerVit: black frames): hold the box
-            self._box = clip_box(map_box_back(box_norm, crop), width, height, CLIP_MARGIN)
+            mapped = map_box_back(box_norm, crop)
+            self._box = clip_box(np.floor(mapped) if s.integer_boxes else mapped, width, height, CLIP_MARGIN)
         t3 = time.perf_counter()
         timings = {"pre": (t1 - t0) * 1e3, "infer": (t2 - t1) * 1e3, "post": (t3 - t2) * 1e3}
         return TrackResult(tuple(float(v) for v in self._box), score, timings)  # type: ignore[arg-type]

@@ -131,3 +131,15 @@ def test_opencv_resize_path_equals_the_numpy_blend(monkeypatch) -> None:
     monkeypatch.setattr(crops, "_crop_and_resize_cv2", lambda *_: None)
     for c, got in zip(geometries, fast, strict=True):
         assert np.abs(got - crops.crop_and_resize(frame, c)).max() < 1e-3
+
+
+def test_integer_geometry_is_cv2_trackervits() -> None:
+    from edgetrack.data.crops import crop_geometry
+
+    # side = ceil(sqrt(20 * 49) * 4) = 126; origin x + (w - side) / 2 in C: 196 + (-106 / 2) = 143, and for y
+    # (49 - 126) / 2 = -38.5 truncates toward zero to -38 (Python's // would give -39)
+    crop = crop_geometry((196.7, 149.2, 20.9, 49.5), 4.0, 256, integer=True)
+    assert (crop.side, crop.x1, crop.y1) == (126, 143, 111)
+    assert (crop.cx, crop.cy) == (143 + 63.0, 111 + 63.0)
+    float_crop = crop_geometry((196.7, 149.2, 20.9, 49.5), 4.0, 256)
+    assert float_crop.cx == pytest.approx(196.7 + 20.9 / 2)

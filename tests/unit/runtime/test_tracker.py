@@ -224,3 +224,16 @@ def test_min_score_outside_0_1_is_refused() -> None:
 
     with pytest.raises(ConfigError, match="min_score"):
         replace(SPEC, min_score=1.5)
+
+
+def test_integer_boxes_keep_whole_pixels_and_map_back_from_the_crop_origin() -> None:
+    from dataclasses import replace
+
+    from edgetrack.data.crops import crop_geometry, map_box_back
+
+    tracker = Tracker(FakeBackend(), replace(SPEC, integer_boxes=True))
+    tracker.initialize(frame(), (100.6, 80.2, 40.9, 20.5))
+    crop = crop_geometry((100, 80, 40, 20), SPEC.search_factor, SPEC.search_size, integer=True)
+    # FakeBackend's peak decodes to (5.25 / 8, 2.5 / 8, 0.3, 0.2) in the crop
+    expected = np.floor(map_box_back(np.array([5.25 / 8, 2.5 / 8, 0.3, 0.2]), crop))
+    assert tracker.track(frame(1)).box == tuple(expected)
