@@ -137,12 +137,14 @@ class Tracker:
             raise TrackingError(f"{here / ENGINE} not found; run python3 build_engine.py in {here} first")
         self.engine = Engine((here / ENGINE).read_bytes(), CudaRuntime())
         self.window = hann2d(int(self.spec["feat_size"]))
+        self.integer = bool(self.spec.get("integer_boxes", False))  # VitTrack: cv2.TrackerVit's whole pixels
+        self.min_score = float(self.spec.get("min_score", 0.0))  # windowed peak below which the box is held
         self.box: np.ndarray | None = None
         self.frame_size: Tuple[int, int] | None = None
 
     def _crop(self, frame: np.ndarray, box: Sequence[float], kind: str) -> Tuple[np.ndarray, Crop]:
         s = self.spec
-        crop = crop_geometry(box, float(s[f"{kind}_factor"]), int(s[f"{kind}_size"]))
+        crop = crop_geometry(box, float(s[f"{kind}_factor"]), int(s[f"{kind}_size"]), self.integer)
         return normalize(crop_and_resize(frame, crop), s["mean"], s["std"])[None], crop
 
     def initialize(self, frame: np.ndarray, box: Sequence[float]) -> None:
@@ -153,6 +155,8 @@ class Tracker:
         template, _ = self._crop(image, box, "template")
         self.engine.set_input("template", template)
         self.box = np.asarray(box, dtype=np.float64).reshape(4)
+        if self.integer:
+            self.box = np.floor(self.box)
         self.frame_size = (image.shape[0], image.shape[1])
 
     def track(self, frame: np.ndarray) -> Tuple[Tuple[float, float, float, float], float]:
@@ -161,9 +165,17 @@ class Tracker:
             raise TrackingError("track() called before initialize(frame, box)")
         search, crop = self._crop(np.asarray(frame), self.box, "search")
         self.engine.set_input("search", search)
-        box_norm, score = decode_outputs(self.engine.run(), self.window, "the TensorRT engine")
+        out = self.engine.run()
+        if "score_map" in out:
+            box_norm, score, (iy, ix) = decode(out["score_map"], out["size_map"], out["offset_map"], self.window)
+            peak = score * float(self.window[iy, ix])
+        else:
+            box_norm, score = decode_outputs(out, self.window, "the TensorRT engine")
+            peak = score
         height, width = self.frame_size
-        self.box = clip_box(map_box_back(box_norm, crop), width, height, CLIP_MARGIN)
+        if peak >= self.min_score:
+            mapped = map_box_back(box_norm, crop)
+            self.box = clip_box(np.floor(mapped) if self.integer else mapped, width, height, CLIP_MARGIN)
         x, y, w, h = (float(v) for v in self.box)
         return (x, y, w, h), score
 

@@ -122,3 +122,27 @@ def test_runtime_runs_under_python_3_8(tmp_path) -> None:
     assert out.returncode == 0, out.stderr
     c = crops.crop_geometry([20, 30, 25, 18], 4.0, 64)
     assert out.stdout.split()[:3] == [str(c.side), str(c.x1), str(c.y1)]
+
+
+def test_runtime_follows_integer_boxes_and_min_score_as_edgetrack(tmp_path, export_dir, monkeypatch) -> None:
+    import json
+    from dataclasses import replace
+
+    pytest.importorskip("onnxruntime")
+    from edgetrack.runtime.artifact import open_backend
+
+    folder = run_build(export_dir, "jetson-xavier-nx", "fp32", tmp_path / "x", host=NO_GPU, log=lambda _: None)
+    spec_file = folder / "io_spec.json"
+    spec_file.write_text(json.dumps(json.loads(spec_file.read_text()) | {"integer_boxes": True, "min_score": 0.05}))
+    rt = _load(tmp_path)
+    (folder / "model.engine").write_bytes(b"built on the device")
+    monkeypatch.setattr(rt, "CudaRuntime", lambda: None)
+    monkeypatch.setattr(rt, "Engine", lambda plan, cuda: OnnxEngine(folder / "model.onnx"))
+    seq = synthetic_sequence(7400, length=12)
+    device = rt.Tracker(str(folder))
+    device.initialize(seq.frame(0), seq.init_box)
+    theirs = np.array([device.track(seq.frame(i))[0] for i in range(1, len(seq))])
+    backend, spec = open_backend(export_dir, "onnxruntime")
+    ours, _ = track_sequence(Tracker(backend, replace(spec, integer_boxes=True, min_score=0.05)), seq)
+    np.testing.assert_allclose(theirs, ours[1:], atol=1e-9)
+    assert np.all(theirs == np.floor(theirs))  # whole pixels: clipping integers keeps them integers
