@@ -18,11 +18,10 @@ import torch
 
 from benchmarks.results_md import append_result
 from edgetrack.compress.mixformerv2 import make_mixformer_student
-from edgetrack.config.model import ModelConfig
 from edgetrack.export.mixformerv2 import ENCODER, STEP, example_inputs, export_mixformerv2
 from edgetrack.models import create_model
-from edgetrack.models.mixformerv2 import NUM_PRED_TOKENS, MixFormerV2Model
-from edgetrack.models.profile import count_parameters
+from edgetrack.models.mixformerv2 import MixFormerV2Model
+from edgetrack.models.profile import count_parameters, mixformer_macs
 from edgetrack.runtime.backends.onnxruntime_backend import OnnxRuntimeBackend
 
 #: MixFormerV2 (arXiv 2305.15896) parameters (M) and FLOPs (G) per frame as commonly cited; not re-checked
@@ -35,19 +34,6 @@ QUOTED_NOTE = (
     "doubt; nan: none quoted. The M-S student keeps B's 288/128 inputs, hence more MACs than S at "
     '224/112. '
 )
-
-
-def count_macs(cfg: ModelConfig, search_step: bool = False) -> int:
-    """MACs of one forward; `search_step`: only the per-frame part once the template memory is cached."""
-    c, hidden = cfg.embed_dim, int(cfg.embed_dim * cfg.mlp_ratio)
-    n_t, n_x = 2 * cfg.template_feat**2, cfg.search_feat**2 + NUM_PRED_TOKENS
-    rows = n_x if search_step else n_t + n_x  # tokens whose projections and MLP run
-    embedded = cfg.search_feat**2 + (0 if search_step else n_t)
-    total = embedded * 3 * cfg.patch_size**2 * c
-    attention = 2 * n_x * (n_t + n_x) * c + (0 if search_step else 2 * n_t * n_t * c)
-    total += cfg.depth * (rows * 4 * c * c + attention + 2 * rows * c * hidden)
-    heads = NUM_PRED_TOKENS * (c * c + c * cfg.head_bins) + NUM_PRED_TOKENS * (c * c + c)
-    return total + heads
 
 
 def step_latency(model: MixFormerV2Model, runs: int) -> tuple[float, float, float]:
@@ -87,8 +73,8 @@ def main() -> None:
     for name, model in variants.items():
         ms, parity, mem_parity = step_latency(model, args.runs)
         published = PUBLISHED.get(model.cfg.name, (float("nan"), float("nan")))
-        rows.append([name, count_parameters(model) / 1e6, published[0], count_macs(model.cfg) / 1e9, published[1],
-                     count_macs(model.cfg, search_step=True) / 1e9, ms, 1e3 / ms])
+        rows.append([name, count_parameters(model) / 1e6, published[0], mixformer_macs(model.cfg) / 1e9, published[1],
+                     mixformer_macs(model.cfg, search_step=True) / 1e9, ms, 1e3 / ms])
         notes.append(f"{name}: ONNX vs torch max |diff| side logits {parity:.1e}, template memory {mem_parity:.1e}")
         print(rows[-1], notes[-1])
     header = ["variant", "params M", "quoted params M", "GMACs full", "quoted GFLOPs", "GMACs search step",

@@ -9,10 +9,9 @@ import typer
 from rich.table import Table
 
 from edgetrack.cli.console import out
-from edgetrack.models.factory import model_config
+from edgetrack.models.factory import build_model, model_config
 from edgetrack.models.presets import list_models
 from edgetrack.models.profile import count_macs, count_parameters
-from edgetrack.models.tracker import TrackerModel
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -21,7 +20,7 @@ def describe(name_or_path: str) -> dict[str, object]:
     """Size and shape facts of a preset or model folder, without allocating its weights."""
     cfg = model_config(name_or_path)
     with torch.device("meta"):
-        model = TrackerModel(cfg)
+        model = build_model(cfg)
     return {
         "name": cfg.name,
         "parameters": count_parameters(model),

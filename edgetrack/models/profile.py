@@ -8,6 +8,7 @@ from torch import nn
 
 from edgetrack.config.model import ModelConfig
 from edgetrack.models.layers import stem_channels, stem_projects
+from edgetrack.models.mixformerv2 import NUM_PRED_TOKENS as _PRED_TOKENS
 
 
 def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
@@ -49,6 +50,8 @@ def count_macs(cfg: ModelConfig, ce: bool = False) -> int:
 
     `ce` counts OSTrack's candidate elimination; blocks without attention maps (separable) never run it.
     """
+    if cfg.family == "mixformerv2":
+        return mixformer_macs(cfg)
     len_t, len_s = cfg.template_feat**2, cfg.search_feat**2
     patch = _stem_macs(cfg, len_t + len_s)
     total = patch + _head_macs(cfg)
@@ -59,3 +62,16 @@ def count_macs(cfg: ModelConfig, ce: bool = False) -> int:
             len_s = math.ceil(cfg.ce_keep_ratio * len_s)
         total += _block_macs(cfg, n, len_t + len_s)
     return total
+
+
+def mixformer_macs(cfg: ModelConfig, search_step: bool = False) -> int:
+    """MACs of one forward; `search_step`: only the per-frame part once the template memory is cached."""
+    c, hidden = cfg.embed_dim, int(cfg.embed_dim * cfg.mlp_ratio)
+    n_t, n_x = 2 * cfg.template_feat**2, cfg.search_feat**2 + _PRED_TOKENS
+    rows = n_x if search_step else n_t + n_x  # tokens whose projections and MLP run
+    embedded = cfg.search_feat**2 + (0 if search_step else n_t)
+    total = embedded * 3 * cfg.patch_size**2 * c
+    attention = 2 * n_x * (n_t + n_x) * c + (0 if search_step else 2 * n_t * n_t * c)
+    total += cfg.depth * (rows * 4 * c * c + attention + 2 * rows * c * hidden)
+    heads = _PRED_TOKENS * (c * c + c * cfg.head_bins) + _PRED_TOKENS * (c * c + c)
+    return total + heads
