@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from edgetrack.artifacts import verify_file
+from edgetrack.artifacts import read_manifest, verify_file
 from edgetrack.build.engine_info import ENGINE
 from edgetrack.errors import ArtifactError
 from edgetrack.runtime.backends.base import Backend, get_backend
@@ -44,7 +44,9 @@ def open_backend(folder: Path, backend: str = "auto", device: str = "cpu") -> tu
         spec = IOSpec.load(folder)
         verify_file(onnx)
         providers = ("cuda", "cpu") if device.startswith("cuda") else ("cpu",)
-        return get_backend("onnxruntime")(onnx, providers=providers), ProcessingSpec.from_io_spec(spec)
+        threads = 0 if device.startswith("cuda") else build_threads(folder)
+        return (get_backend("onnxruntime")(onnx, providers=providers, threads=threads),
+                ProcessingSpec.from_io_spec(spec))
     if backend == "torch":
         if not has_torch:
             raise ArtifactError(f"{folder} holds no torch weights (model.safetensors) for the torch backend")
@@ -55,6 +57,15 @@ def open_backend(folder: Path, backend: str = "auto", device: str = "cpu") -> tu
         return make_torch_backend(model, device=device), ProcessingSpec.from_model_config(model.cfg)
     get_backend(backend)  # unknown names raise with a suggestion
     raise ArtifactError(f"backend '{backend}' cannot open {folder}: it needs a built engine (edgetrack build)")
+
+
+def build_threads(folder: Path) -> int:
+    """The intra-op thread count a cpu build recorded (0: ONNX Runtime's default, also for other folders)."""
+    try:
+        config = read_manifest(folder).get("config", {})
+    except ArtifactError:
+        return 0
+    return int(config.get("threads", 0) or 0) if config.get("target") == "cpu" else 0
 
 
 def _auto(has_engine: bool, has_onnx: bool, has_torch: bool) -> str:

@@ -41,3 +41,18 @@ def test_bad_requests_are_refused_clearly(tmp_path, export_dir) -> None:
     fp32_only = run_export(str(export_dir.parent / "m"), tmp_path / "fp32")
     with pytest.raises(ArtifactError, match=r"no int8 model.*--calib"):
         build_cpu(fp32_only, tmp_path / "c", precision="int8")
+
+
+def test_build_records_the_faster_thread_count_and_the_runtime_uses_it(tmp_path, export_dir, monkeypatch) -> None:
+    from edgetrack.build import cpu
+    from edgetrack.runtime.artifact import open_backend
+
+    # one thread made the faster by the clock: the build keeps it, the runtime opens the session with it
+    monkeypatch.setattr(cpu, "median_ms", lambda session, feeds: 1.0 if session.get_session_options()
+                        .intra_op_num_threads == 1 else 2.0)
+    folder = cpu.build_cpu(export_dir, tmp_path / "b", precision="fp32")
+    assert read_manifest(folder)["config"]["threads"] == 1
+    backend, _ = open_backend(folder, "onnxruntime")
+    assert backend.session.get_session_options().intra_op_num_threads == 1
+    fixed = cpu.build_cpu(export_dir, tmp_path / "c", precision="fp32", threads=2)
+    assert read_manifest(fixed)["config"]["threads"] == 2
