@@ -65,8 +65,8 @@ def tiny_part(args: argparse.Namespace) -> None:
     header = ["variant", "AUC", "params M", "GMACs", "onnxruntime ms"]
     print(markdown_table(header, rows))
     append_result(f"Student block kinds: tiny teacher -> {args.layers}-block students, synthetic-test", header,
-                  rows, notes=f"Bundled tiny teacher as shipped at this commit (weights sha256 {sha}...; it was "
-                              f"being retrained, so later teachers give other numbers). Each student: replacement, "
+                  rows, notes=f"Bundled tiny teacher as shipped at this commit (weights sha256 {sha}...; another "
+                              f"teacher gives other numbers). Each student: replacement, "
                               f"seed {args.seed}, {args.steps} steps of batch {args.batch}, AdamW lr {args.lr} (x0.1 "
                               "for the last 20%), progressive schedule; protocol: lasot. narrow-mlp: MLP ratio 1 "
                               "(hidden units kept by weight norm); separable: SMAT's separable attention, MLP ratio "
