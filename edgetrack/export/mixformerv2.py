@@ -94,3 +94,20 @@ def load_spec(folder: str | Path) -> ModelConfig:
         return build_config(ModelConfig, json.loads(path.read_text()))
     except (json.JSONDecodeError, ConfigError) as err:
         raise ArtifactError(f"{path} is not a valid model config ({err}); export again") from None
+
+
+def split_parity(model: MixFormerV2Model, folder: str | Path, seed: int = 0) -> dict[str, float]:
+    """Max |ONNX Runtime - torch| of each exported graph's outputs on random inputs."""
+    from edgetrack.runtime.backends.onnxruntime_backend import OnnxRuntimeBackend
+
+    rng = np.random.default_rng(seed)
+    ex = {k: rng.standard_normal(v.shape).astype(np.float32) for k, v in example_inputs(model).items()}
+    folder = Path(folder)
+    with torch.no_grad():
+        memory = TemplateEncoder(model)(torch.from_numpy(ex["template"]), torch.from_numpy(ex["online_template"]))
+        ex["memory"] = memory.numpy()
+        expected = {"memory": memory, **dict(zip(STEP_OUTPUTS, SearchStep(model)(
+            torch.from_numpy(ex["search"]), memory), strict=True))}
+    got = {**OnnxRuntimeBackend(folder / ENCODER).infer({k: ex[k] for k in ENCODER_INPUTS}),
+           **OnnxRuntimeBackend(folder / STEP).infer({k: ex[k] for k in STEP_INPUTS})}
+    return {k: float(np.abs(got[k] - v.numpy()).max()) for k, v in expected.items()}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -86,8 +87,7 @@ def run_export(model_path: str, out: str | Path, fused: bool = False, tolerance:
     calib = CalibrationSet.load(calib_path) if calib_path else None
     model = create_model(model_path) if is_model_folder(model_path) else create_model(model_path, pretrained=True)
     if model.cfg.family == "mixformerv2":  # two graphs (template encoder, search step), not one
-        raise ConfigError(f"{model_path} is a MixFormerV2 model; export it with "
-                          "edgetrack.export.mixformerv2.export_mixformerv2(model, folder)")
+        return _export_split(model, model_path, Path(out), precisions, tolerance)
     parent = sha256_file(Path(model_path) / "model.safetensors") if is_model_folder(model_path) else model_path
     with tempfile.TemporaryDirectory() as tmp:
         onnx_tmp = Path(tmp) / "model.onnx"
@@ -117,3 +117,25 @@ def run_export(model_path: str, out: str | Path, fused: bool = False, tolerance:
                                                                 "calibration.npz"]))
             write_json(folder / "manifest.json", manifest)
     return Path(out)
+
+
+def _export_split(model: Any, model_path: str, out: Path, precisions: list[str], tolerance: float) -> Path:
+    """A MixFormerV2 model as its template encoder and search step (fp32), parity-checked like one graph."""
+    from edgetrack.export.mixformerv2 import ENCODER, SPEC, STEP, export_mixformerv2, split_parity
+
+    if precisions != ["fp32"]:
+        raise ConfigError("MixFormerV2's split graphs export in fp32 only so far; drop --precision "
+                          f"{','.join(p for p in precisions if p != 'fp32')}")
+    parent = sha256_file(Path(model_path) / "model.safetensors") if is_model_folder(model_path) else model_path
+    with atomic_folder(out) as folder:
+        export_mixformerv2(model, folder)
+        parity = split_parity(model, folder)
+        if max(parity.values()) > tolerance:
+            raise ParityError(f"exported ONNX differs from the torch model by {max(parity.values()):.2e} "
+                              f"(> {tolerance:.0e}): {parity}; please report this with `edgetrack env`")
+        write_json(folder / "manifest.json", make_manifest(
+            "export", config={"opset": 17, "precisions": precisions, "graphs": [ENCODER, STEP]},
+            parents={"model": parent}, metrics={"parity_fp32": parity},
+            files=file_hashes(folder, [ENCODER, STEP, SPEC])))
+    return out
+

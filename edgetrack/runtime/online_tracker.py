@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from edgetrack.data.crops import CLIP_MARGIN, clip_box, map_box_back, preprocess
-from edgetrack.errors import ConfigError, TrackingError
+from edgetrack.errors import ArtifactError, ConfigError, TrackingError
 from edgetrack.runtime.backends.base import Backend
 from edgetrack.runtime.decode_distribution import decode_distribution
 from edgetrack.runtime.spec import ProcessingSpec
@@ -155,3 +155,24 @@ class OnlineTemplateTracker:
             self._online = self._candidate
             self._encode()
             self._best, self._candidate = -1.0, self._template
+
+
+def open_online_tracker(folder: Path, backend: str = "auto", device: str = "cpu") -> OnlineTemplateTracker | None:
+    """The tracker of a MixFormerV2 split export (ONNX Runtime) or model folder (torch); None for other folders."""
+    from edgetrack.export.mixformerv2 import ENCODER
+
+    if not folder.is_dir():
+        return None
+    if (folder / ENCODER).is_file():
+        if backend not in ("auto", "onnxruntime"):
+            raise ArtifactError(f"{folder} is a MixFormerV2 export: it runs on onnxruntime, not {backend}")
+        return OnlineTemplateTracker.from_onnx(folder)
+    config = folder / "config.json"
+    if (folder / "model.safetensors").is_file() and config.is_file() and '"mixformerv2"' in config.read_text():
+        from edgetrack.models.factory import create_model
+
+        model = create_model(folder)
+        if model.cfg.family == "mixformerv2":
+            return OnlineTemplateTracker.from_model(model, device=device)
+    return None
+

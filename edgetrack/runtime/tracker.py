@@ -117,11 +117,16 @@ class Tracker:
         preset with bundled weights (`tiny`, torch backend).
 
         `backend="auto"` picks TensorRT for an engine folder where it can run, ONNX Runtime for an exported
-        model, else torch for a model folder.
+        model, else torch for a model folder. A MixFormerV2 model or split export gives its
+        `OnlineTemplateTracker` (the same `initialize` / `track`).
         """
         from edgetrack.runtime.artifact import open_backend
+        from edgetrack.runtime.online_tracker import open_online_tracker
 
         path = Path(artifact)
+        online = open_online_tracker(path, backend, device)
+        if online is not None:
+            return online  # type: ignore[return-value]  # same initialize/track contract
         if not path.is_dir() and _looks_like_preset(str(artifact)):
             if backend not in ("auto", "torch"):
                 raise ArtifactError(f"preset '{artifact}' runs on the torch backend; for {backend}, export it first "
