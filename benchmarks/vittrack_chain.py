@@ -1,8 +1,9 @@
 """OpenCV's VitTrack through edgetrack's whole chain, against `cv2.TrackerVit` on the same real frames.
 
 Import the ONNX file's weights, calibrate on synthetic-train, export fp32/fp16/INT8, build for the cpu target
-(fp32 and INT8: the INT8 build is the export's Q/DQ model), then track a folder of real sequences with every variant and with OpenCV's own tracker, in one
-process, one sequence at a time, with the same thread count for torch, ONNX Runtime and OpenCV.
+(fp32 and INT8: the INT8 build is the export's Q/DQ model), then track a folder of real sequences with every
+variant and with OpenCV's own tracker, in one process, one sequence at a time, with the same thread count for
+torch, ONNX Runtime and OpenCV.
 
     python -m benchmarks.vittrack_chain --weights object_tracking_vittrack_2023sep.onnx --real ../shared/real
 """

@@ -71,3 +71,22 @@ def test_import_is_light() -> None:
 def test_console_script_help_runs() -> None:
     proc = subprocess.run([sys.executable, "-m", "edgetrack", "--help"], capture_output=True, text=True)
     assert proc.returncode == 0 and "Usage" in proc.stdout
+
+
+def test_models_import_refuses_a_file_that_is_not_vittracks(tmp_path, capsys: pytest.CaptureFixture[str]) -> None:
+    fake = tmp_path / "object_tracking_vittrack_2023sep.onnx"
+    fake.write_bytes(b"not the model")
+    assert run(["models", "import", "vittrack", "--checkpoint", str(fake), "--out", str(tmp_path / "m")]) == 2
+    err = capsys.readouterr().err
+    assert "is not OpenCV's object_tracking_vittrack_2023sep.onnx" in err and not (tmp_path / "m").exists()
+
+
+def test_models_import_writes_a_model_folder_every_stage_takes(tmp_path, capsys: pytest.CaptureFixture[str]) -> None:
+    from safetensors.torch import save_file
+
+    from edgetrack.models.factory import build_model, create_model, model_config
+
+    weights = tmp_path / "tiny.safetensors"
+    save_file(build_model(model_config("tiny")).state_dict(), str(weights))
+    assert run(["models", "import", "tiny", "--checkpoint", str(weights), "--out", str(tmp_path / "m")]) == 0
+    assert create_model(tmp_path / "m").cfg.name == "tiny"

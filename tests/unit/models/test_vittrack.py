@@ -40,7 +40,7 @@ def test_outputs_equal_onnxruntime_on_the_original_file() -> None:
     expected = session.run(["output1", "output2", "output3"], {"template": template, "search": search})
     with torch.no_grad():  # OpenCV's BGR input order is folded into the stem: feed the channels reversed
         got = model(torch.from_numpy(template[:, ::-1].copy()), torch.from_numpy(search[:, ::-1].copy()))
-    for ours, theirs in zip(got, expected):
+    for ours, theirs in zip(got, expected, strict=True):
         assert np.abs(ours.numpy() - theirs).max() < 1e-5
 
 
