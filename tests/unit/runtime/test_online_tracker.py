@@ -124,10 +124,13 @@ def test_settings_and_misuse_are_refused(tmp_path: Path) -> None:
         OnlineTemplateTracker.from_onnx(tmp_path)
 
 
-def test_one_graph_export_stage_points_to_the_split_export(tmp_path: Path) -> None:
+def test_export_stage_writes_the_split_graphs(tmp_path: Path) -> None:
+    from edgetrack.artifacts import read_manifest
     from edgetrack.export.run import run_export
     from edgetrack.models import save_model
 
     folder = save_model(micro_model(), tmp_path / "mix")
-    with pytest.raises(ConfigError, match="export_mixformerv2"):
-        run_export(str(folder), tmp_path / "out")
+    out = run_export(str(folder), tmp_path / "out")
+    manifest = read_manifest(out)
+    assert (out / ENCODER).is_file() and (out / STEP).is_file()
+    assert max(manifest["metrics"]["parity_fp32"].values()) < 1e-4
