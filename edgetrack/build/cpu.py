@@ -1,4 +1,5 @@
-"""The `cpu` target: an ONNX Runtime model with graph optimisations saved offline, INT8 only where it is faster.
+"""The `cpu` target: an ONNX Runtime model with graph optimisations saved offline, INT8 only where it is faster
+and the export did not measure it losing accuracy.
 
 The build also times one thread against all of them and records the faster in the manifest (`config.threads`,
 0 = ONNX Runtime's default of one per core), which the runtime then uses: for a small network the per-operator
@@ -23,6 +24,8 @@ from edgetrack.export.spec import IOSpec
 
 #: precisions the CPU target builds; fp16 runs on ONNX Runtime's CPU provider only through casts, so it is left out
 CPU_PRECISIONS = ("fp32", "int8")
+#: AUC points a variant may lose against fp32 (as the export measured them) and still be deployed when faster
+MAX_AUC_DROP = 0.5
 TIMED_RUNS, WARMUP_RUNS = 20, 3
 
 
@@ -72,12 +75,21 @@ def candidates(export_dir: Path, precision: str | None) -> list[str]:
                                 f" export with --precision fp32,{precision}" + (" --calib FILE" if precision == "int8"
                                                                                  else ""))
         return [precision]
-    return [p for p in CPU_PRECISIONS if variant_file(export_dir, p).is_file()]
+    found = [p for p in CPU_PRECISIONS if variant_file(export_dir, p).is_file()]
+    return [p for p in found if p == "fp32" or not loses_accuracy(export_dir, p)]
+
+
+def loses_accuracy(export_dir: Path, precision: str, max_drop: float = MAX_AUC_DROP) -> bool:
+    """Whether the export recorded `precision` more than `max_drop` AUC below fp32 (False when it measured none)."""
+    manifest = read_manifest(export_dir) if (export_dir / "manifest.json").is_file() else {}
+    auc = manifest.get("metrics", {}).get("auc", {})
+    return precision in auc and "fp32" in auc and auc["fp32"] - auc[precision] > max_drop
 
 
 def build_cpu(export_dir: Path, out: Path, precision: str | None = None, threads: int | None = None) -> Path:
-    """Write an optimised ONNX Runtime artifact for this CPU; without `precision`, keep the fastest variant, and
-    without `threads`, the faster of one thread and all of them."""
+    """Write an optimised ONNX Runtime artifact for this CPU; without `precision`, keep the fastest variant that
+    the export did not measure more than MAX_AUC_DROP AUC below fp32, and without `threads`, the faster of one
+    thread and all of them."""
     export_dir, out = Path(export_dir), Path(out)
     if not (export_dir / "model.onnx").is_file() or not (export_dir / "io_spec.json").is_file():
         raise ArtifactError(f"{export_dir} is not an export folder (model.onnx + io_spec.json); "

@@ -56,3 +56,23 @@ def test_build_records_the_faster_thread_count_and_the_runtime_uses_it(tmp_path,
     assert backend.session.get_session_options().intra_op_num_threads == 1
     fixed = cpu.build_cpu(export_dir, tmp_path / "c", precision="fp32", threads=2)
     assert read_manifest(fixed)["config"]["threads"] == 2
+
+
+def test_a_faster_int8_that_lost_accuracy_is_not_deployed(tmp_path, export_dir, monkeypatch) -> None:
+    import json
+    import shutil
+
+    from edgetrack.build import cpu
+
+    export = tmp_path / "export"
+    shutil.copytree(export_dir, export)
+    manifest = json.loads((export / "manifest.json").read_text())
+    manifest["metrics"]["auc"] = {"fp32": 60.0, "int8": 59.0}  # 1.0 below fp32: more than MAX_AUC_DROP
+    (export / "manifest.json").write_text(json.dumps(manifest))
+    optimise = cpu.optimise  # the clock, made to say INT8 is the faster
+    monkeypatch.setattr(cpu, "optimise", lambda src, dst, threads=0: (optimise(src, dst, threads), dst.name))
+    monkeypatch.setattr(cpu, "median_ms", lambda session, feeds: 1.0 if session[1].startswith("int8") else 2.0)
+    assert read_manifest(cpu.build_cpu(export, tmp_path / "b"))["config"]["precision"] == "fp32"
+    manifest["metrics"]["auc"] = {"fp32": 60.0, "int8": 59.8}
+    (export / "manifest.json").write_text(json.dumps(manifest))
+    assert read_manifest(cpu.build_cpu(export, tmp_path / "c"))["config"]["precision"] == "int8"
