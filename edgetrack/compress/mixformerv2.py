@@ -25,7 +25,7 @@ from torch import Tensor
 from edgetrack.compress.losses import box_losses, feature_mimic
 from edgetrack.compress.replacement import ReplacementModel
 from edgetrack.compress.stages import StagePlan
-from edgetrack.compress.student import StudentInit, load_block, student_config
+from edgetrack.compress.student import StudentInit, check_plan, copy_stage_blocks, student_config
 from edgetrack.compress.task import LossWeights, Method
 from edgetrack.errors import ConfigError
 from edgetrack.models.mixformerv2 import MixFormerV2Model, MixOutput
@@ -43,16 +43,9 @@ def make_mixformer_student(teacher: MixFormerV2Model, layers: int, init: Student
     """A `layers`-block MixFormerV2 student; block j comes from the last (or first) teacher block of stage j."""
     if block == "separable":
         raise ConfigError("MixFormerV2 students keep asymmetric ViT attention: use block copy or narrow-mlp")
-    if init not in ("stage-last", "stage-first"):
-        raise ConfigError(f"unknown student init '{init}'; use 'stage-last' (CompressTracker) or 'stage-first'")
-    plan = plan or StagePlan(teacher.cfg.depth, layers)
-    if plan.teacher_depth != teacher.cfg.depth or plan.student_depth != layers:
-        raise ConfigError(f"stage plan {plan.teacher_depth}->{plan.student_depth} does not fit a "
-                          f"{teacher.cfg.depth}-block teacher and a {layers}-block student")
+    plan = check_plan(teacher, layers, init, plan)
     student = MixFormerV2Model(student_config(teacher.cfg, layers, block, mlp_ratio, **overrides))
-    sources = plan.last_blocks if init == "stage-last" else plan.first_blocks
-    for j, i in enumerate(sources):
-        load_block(student.backbone.blocks[j], teacher.backbone.blocks[i])
+    copy_stage_blocks(student, teacher, plan, init)
     for name in _COPIED:
         getattr(student.backbone, name).load_state_dict(getattr(teacher.backbone, name).state_dict())
     for name in _COPIED_PARAMS:

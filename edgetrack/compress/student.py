@@ -127,6 +127,24 @@ def load_block(student: nn.Module, teacher: nn.Module) -> None:
     load_narrowed_mlp(student.mlp, teacher.mlp)
 
 
+def check_plan(teacher: Any, layers: int, init: str, plan: StagePlan | None) -> StagePlan:
+    """The stage plan for a `layers`-block student of `teacher` (StagePlan's even split by default), checked."""
+    if init not in ("stage-last", "stage-first"):
+        raise ConfigError(f"unknown student init '{init}'; use 'stage-last' (CompressTracker) or 'stage-first'")
+    plan = plan or StagePlan(teacher.cfg.depth, layers)
+    if plan.teacher_depth != teacher.cfg.depth or plan.student_depth != layers:
+        raise ConfigError(f"stage plan {plan.teacher_depth}->{plan.student_depth} does not fit a "
+                          f"{teacher.cfg.depth}-block teacher and a {layers}-block student")
+    return plan
+
+
+def copy_stage_blocks(student: Any, teacher: Any, plan: StagePlan, init: str) -> None:
+    """Student block j from the last (or first) teacher block of stage j, by `load_block`."""
+    sources = plan.last_blocks if init == "stage-last" else plan.first_blocks
+    for j, i in enumerate(sources):
+        load_block(student.backbone.blocks[j], teacher.backbone.blocks[i])
+
+
 @torch.no_grad()
 def make_student(teacher: TrackerModel, layers: int, init: StudentInit = "stage-last",
                  plan: StagePlan | None = None, block: str = "copy", mlp_ratio: float | None = None,
@@ -136,16 +154,9 @@ def make_student(teacher: TrackerModel, layers: int, init: StudentInit = "stage-
     `block` picks the student block kind (module docstring); patch embedding, position embeddings, final norm and
     head are copied; everything is trainable. A teacher's candidate elimination is dropped: students never use it.
     """
-    if init not in ("stage-last", "stage-first"):
-        raise ConfigError(f"unknown student init '{init}'; use 'stage-last' (CompressTracker) or 'stage-first'")
-    plan = plan or StagePlan(teacher.cfg.depth, layers)
-    if plan.teacher_depth != teacher.cfg.depth or plan.student_depth != layers:
-        raise ConfigError(f"stage plan {plan.teacher_depth}->{plan.student_depth} does not fit a "
-                          f"{teacher.cfg.depth}-block teacher and a {layers}-block student")
+    plan = check_plan(teacher, layers, init, plan)
     student = TrackerModel(student_config(teacher.cfg, layers, block, mlp_ratio, **overrides))
-    sources = plan.last_blocks if init == "stage-last" else plan.first_blocks
-    for j, i in enumerate(sources):
-        load_block(student.backbone.blocks[j], teacher.backbone.blocks[i])
+    copy_stage_blocks(student, teacher, plan, init)
     for name in ("patch_embed", "norm"):
         getattr(student.backbone, name).load_state_dict(getattr(teacher.backbone, name).state_dict())
     student.backbone.pos_embed_z.copy_(teacher.backbone.pos_embed_z)

@@ -21,7 +21,7 @@ import numpy as np
 
 from edgetrack.errors import ArtifactError, TrackingError
 from edgetrack.registry import suggest
-from edgetrack.runtime.tracker import TrackResult, _check_box, to_rgb
+from edgetrack.runtime.tracker import TrackResult, _check_box, next_frame, to_rgb
 
 PREFIX = "opencv:"
 CLASSICAL = ("csrt", "kcf", "mil", "mosse", "medianflow")
@@ -141,10 +141,7 @@ class OpenCVTracker:
         if self._tracker is None or self._box is None:
             raise TrackingError("track() called before initialize(frame, box)")
         t0 = time.perf_counter()
-        image = to_rgb(frame)
-        if image.shape[:2] != self._frame_shape:
-            raise TrackingError(f"frame size changed from {self._frame_shape} to {image.shape[:2]} (H, W); "
-                                "call initialize() again for a new video")
+        image = next_frame(frame, self._frame_shape)
         bgr = _bgr(image)
         t1 = time.perf_counter()
         ok, rect = self._tracker.update(bgr)

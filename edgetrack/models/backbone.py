@@ -8,7 +8,7 @@ from torch import Tensor, nn
 from edgetrack.config.model import ModelConfig
 from edgetrack.errors import ModelError
 from edgetrack.models.blocks import make_block
-from edgetrack.models.layers import ConvStem, PatchEmbed, ce_keep
+from edgetrack.models.layers import ConvStem, PatchEmbed, ce_keep, init_vit_weights
 
 
 class ViTBackbone(nn.Module):
@@ -33,7 +33,7 @@ class ViTBackbone(nn.Module):
         self.norm = nn.LayerNorm(dim, eps=cfg.norm_eps)
         nn.init.trunc_normal_(self.pos_embed_z, std=0.02)
         nn.init.trunc_normal_(self.pos_embed_x, std=0.02)
-        self.apply(_init_weights)
+        self.apply(init_vit_weights)
 
     def embed(self, template: Tensor, search: Tensor) -> Tensor:
         """Tokens [template, search] with their position embeddings, before any block."""
@@ -81,13 +81,3 @@ class ViTBackbone(nn.Module):
         padded = torch.cat([x, x.new_zeros(b, len_s - x.shape[1], c)], dim=1)
         restored = torch.zeros_like(padded).scatter_(1, order.unsqueeze(-1).expand(-1, -1, c), padded)
         return torch.cat([z, restored], dim=1)
-
-
-def _init_weights(m: nn.Module) -> None:
-    if isinstance(m, nn.Linear):
-        nn.init.trunc_normal_(m.weight, std=0.02)
-        if m.bias is not None:
-            nn.init.zeros_(m.bias)
-    elif isinstance(m, nn.LayerNorm):
-        nn.init.ones_(m.weight)
-        nn.init.zeros_(m.bias)

@@ -189,3 +189,14 @@ def ce_keep(attn: Tensor, tokens: Tensor, global_index: Tensor, len_t: int, keep
     kept = search.gather(1, keep_idx.unsqueeze(-1).expand(-1, -1, search.shape[-1]))
     new_tokens = torch.cat([tokens[:, :len_t], kept], dim=1)
     return new_tokens, global_index.gather(1, keep_idx), global_index.gather(1, drop_idx)
+
+
+def init_vit_weights(m: nn.Module) -> None:
+    """ViT initialisation (timm's): truncated-normal linears with zero biases, unit LayerNorms."""
+    if isinstance(m, nn.Linear):
+        nn.init.trunc_normal_(m.weight, std=0.02)
+        if m.bias is not None:
+            nn.init.zeros_(m.bias)
+    elif isinstance(m, nn.LayerNorm):
+        nn.init.ones_(m.weight)
+        nn.init.zeros_(m.bias)

@@ -21,7 +21,7 @@ from torch import Tensor, nn
 
 from edgetrack.config.model import ModelConfig
 from edgetrack.errors import ModelError
-from edgetrack.models.layers import Block, PatchEmbed
+from edgetrack.models.layers import Block, PatchEmbed, init_vit_weights
 
 NUM_PRED_TOKENS = 4  # left, right, top, bottom
 SIDES = ("l", "r", "t", "b")
@@ -90,7 +90,7 @@ class MixFormerV2Backbone(nn.Module):
         self.reg_tokens = nn.Parameter(torch.zeros(1, NUM_PRED_TOKENS, dim))
         self.pos_embed_reg = nn.Parameter(torch.zeros(1, NUM_PRED_TOKENS, dim))
         self.norm = nn.Identity()  # no final norm; named so stage-wise code can treat every family alike
-        self.apply(_init_weights)
+        self.apply(init_vit_weights)
         nn.init.trunc_normal_(self.reg_tokens, std=0.02)
 
     def templates(self, template: Tensor, online_template: Tensor) -> Tensor:
@@ -189,13 +189,3 @@ class MixFormerV2Model(nn.Module):
     def track_search(self, search: Tensor, memory: Tensor) -> MixOutput:
         """The per-frame part: equals `forward(template, search, online_template)` for the memory's templates."""
         return self.head(self.backbone.forward_search(search, memory))
-
-
-def _init_weights(m: nn.Module) -> None:
-    if isinstance(m, nn.Linear):
-        nn.init.trunc_normal_(m.weight, std=0.02)
-        if m.bias is not None:
-            nn.init.zeros_(m.bias)
-    elif isinstance(m, nn.LayerNorm):
-        nn.init.ones_(m.weight)
-        nn.init.zeros_(m.bias)

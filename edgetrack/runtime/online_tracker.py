@@ -26,7 +26,7 @@ from edgetrack.errors import ArtifactError, ConfigError, TrackingError
 from edgetrack.runtime.backends.base import Backend
 from edgetrack.runtime.decode_distribution import decode_distribution
 from edgetrack.runtime.spec import ProcessingSpec
-from edgetrack.runtime.tracker import TrackResult, _check_box, to_rgb
+from edgetrack.runtime.tracker import TrackResult, _check_box, next_frame, to_rgb
 
 #: the original's test settings (experiments/mixformer2_vit_online/*.yaml, TEST.UPDATE_INTERVALS); other
 #: datasets use 200, its sampling interval
@@ -125,10 +125,7 @@ class OnlineTemplateTracker:
         if self._template is None or self._box is None:
             raise TrackingError("track() called before initialize(frame, box)")
         t0 = time.perf_counter()
-        image = to_rgb(frame)
-        if image.shape[:2] != self._frame_shape:
-            raise TrackingError(f"frame size changed from {self._frame_shape} to {image.shape[:2]} (H, W); "
-                                "call initialize() again for a new video")
+        image = next_frame(frame, self._frame_shape)
         s = self.spec
         search, crop = preprocess(image, self._box, s.search_factor, s.search_size, s.mean, s.std)
         t1 = time.perf_counter()

@@ -72,6 +72,15 @@ def to_rgb(frame: np.ndarray) -> np.ndarray:
     return image
 
 
+def next_frame(frame: np.ndarray, frame_shape: tuple[int, int] | None) -> np.ndarray:
+    """`to_rgb(frame)`, refused when its size differs from the first frame's (H, W)."""
+    image = to_rgb(frame)
+    if image.shape[:2] != frame_shape:
+        raise TrackingError(f"frame size changed from {frame_shape} to {image.shape[:2]} (H, W); "
+                            "call initialize() again for a new video")
+    return image
+
+
 def _check_box(box: Sequence[float] | np.ndarray, width: int, height: int) -> np.ndarray:
     """The box as float64 (x, y, w, h) if it has a positive finite size and overlaps the frame."""
     try:
@@ -161,10 +170,7 @@ class Tracker:
         if self._template is None or self._box is None:
             raise TrackingError("track() called before initialize(frame, box)")
         t0 = time.perf_counter()
-        image = to_rgb(frame)
-        if image.shape[:2] != self._frame_shape:
-            raise TrackingError(f"frame size changed from {self._frame_shape} to {image.shape[:2]} (H, W); "
-                                "call initialize() again for a new video")
+        image = next_frame(frame, self._frame_shape)
         s = self.spec
         track_device = getattr(self.backend, "track_device", None)
         if callable(track_device) and image.dtype == np.uint8:
