@@ -81,19 +81,24 @@ class OnnxEngine:
         return self.backend.infer(self.inputs)
 
 
+def _device_boxes(tmp_path: Path, folder: Path, monkeypatch: pytest.MonkeyPatch, seq) -> np.ndarray:
+    """Boxes of the bundle's own tracker_runtime.Tracker on frames 1.., its engine played by ONNX Runtime."""
+    rt = _load(tmp_path)
+    (folder / "model.engine").write_bytes(b"built on the device")
+    monkeypatch.setattr(rt, "CudaRuntime", lambda: None)
+    monkeypatch.setattr(rt, "Engine", lambda plan, cuda: OnnxEngine(folder / "model.onnx"))
+    device = rt.Tracker(str(folder))
+    device.initialize(seq.frame(0), seq.init_box)
+    return np.array([device.track(seq.frame(i))[0] for i in range(1, len(seq))])
+
+
 def test_runtime_tracks_exactly_as_edgetrack_on_the_same_network(tmp_path, export_dir, monkeypatch) -> None:
     pytest.importorskip("onnxruntime")
     folder = run_build(export_dir, "jetson-xavier-nx", "fp32", tmp_path / "x", host=NO_GPU, log=lambda _: None)
     assert (folder / RUNTIME).read_text() == render_trt8_runtime()
     assert "from tracker_runtime import Tracker" in (folder / "README.md").read_text()
-    rt = _load(tmp_path)
-    (folder / "model.engine").write_bytes(b"built on the device")
-    monkeypatch.setattr(rt, "CudaRuntime", lambda: None)
-    monkeypatch.setattr(rt, "Engine", lambda plan, cuda: OnnxEngine(folder / "model.onnx"))
     seq = synthetic_sequence(7400, length=12)
-    device = rt.Tracker(str(folder))
-    device.initialize(seq.frame(0), seq.init_box)
-    theirs = np.array([device.track(seq.frame(i))[0] for i in range(1, len(seq))])
+    theirs = _device_boxes(tmp_path, folder, monkeypatch, seq)
     ours, _ = track_sequence(Tracker.from_artifact(export_dir, backend="onnxruntime"), seq)
     np.testing.assert_allclose(theirs, ours[1:], atol=1e-9)
 
@@ -134,14 +139,8 @@ def test_runtime_follows_integer_boxes_and_min_score_as_edgetrack(tmp_path, expo
     folder = run_build(export_dir, "jetson-xavier-nx", "fp32", tmp_path / "x", host=NO_GPU, log=lambda _: None)
     spec_file = folder / "io_spec.json"
     spec_file.write_text(json.dumps(json.loads(spec_file.read_text()) | {"integer_boxes": True, "min_score": 0.05}))
-    rt = _load(tmp_path)
-    (folder / "model.engine").write_bytes(b"built on the device")
-    monkeypatch.setattr(rt, "CudaRuntime", lambda: None)
-    monkeypatch.setattr(rt, "Engine", lambda plan, cuda: OnnxEngine(folder / "model.onnx"))
     seq = synthetic_sequence(7400, length=12)
-    device = rt.Tracker(str(folder))
-    device.initialize(seq.frame(0), seq.init_box)
-    theirs = np.array([device.track(seq.frame(i))[0] for i in range(1, len(seq))])
+    theirs = _device_boxes(tmp_path, folder, monkeypatch, seq)
     backend, spec = open_backend(export_dir, "onnxruntime")
     ours, _ = track_sequence(Tracker(backend, replace(spec, integer_boxes=True, min_score=0.05)), seq)
     np.testing.assert_allclose(theirs, ours[1:], atol=1e-9)
