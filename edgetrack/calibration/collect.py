@@ -37,15 +37,19 @@ def _tracking_jitter(box: np.ndarray, rng: np.random.Generator, centre_jitter: f
 
 def collect(sequences: SequenceABC[Sequence], spec: ProcessingSpec, samples: int, seed: int = 0,
             progress: Callable[[int], None] | None = None, centre_jitter: float = 0.1,
-            scale_jitter: float = 0.05) -> CalibrationSet:
+            scale_jitter: float = 0.05, online_template: bool = False) -> CalibrationSet:
     """`samples` (template, search) pairs: template at the first visible frame, search around the jittered
-    previous box of a later frame, both cropped exactly as the runtime crops them."""
+    previous box of a later frame, both cropped exactly as the runtime crops them.
+
+    With `online_template` (MixFormerV2) each sample also holds an `online_template`: a template crop around the
+    jittered box of a visible frame between the two, as the online tracker installs a confident frame's crop.
+    """
     if samples < MIN_SAMPLES:
         warnings.warn(f"{samples} calibration samples is few; INT8 ranges are more reliable with >= {MIN_SAMPLES}",
                       stacklevel=2)
     rng = np.random.default_rng(seed)
     s = spec
-    templates, searches = [], []
+    templates, searches, onlines = [], [], []
     while len(searches) < samples:
         seq = sequences[int(rng.integers(len(sequences)))]
         vis = np.flatnonzero(seq.visible[: len(seq)])
@@ -58,8 +62,16 @@ def collect(sequences: SequenceABC[Sequence], spec: ProcessingSpec, samples: int
         x, _ = preprocess(seq.frame(i), box, s.search_factor, s.search_size, s.mean, s.std)
         templates.append(z[0])
         searches.append(x[0])
+        if online_template:
+            k = int(rng.choice(vis[vis <= i]))
+            o, _ = preprocess(seq.frame(k), _tracking_jitter(seq.boxes[k], rng, centre_jitter, scale_jitter),
+                              s.template_factor, s.template_size, s.mean, s.std)
+            onlines.append(o[0])
         if progress:
             progress(1)
     if not searches:
         raise DataError("no sequence with at least two visible frames to calibrate on")
-    return CalibrationSet({"template": np.stack(templates), "search": np.stack(searches)})
+    arrays = {"template": np.stack(templates), "search": np.stack(searches)}
+    if online_template:
+        arrays["online_template"] = np.stack(onlines)
+    return CalibrationSet(arrays)

@@ -19,9 +19,19 @@ def model_spec(model: str) -> ProcessingSpec:
         from edgetrack.export.spec import IOSpec
 
         return ProcessingSpec.from_io_spec(IOSpec.load(path))
+    return ProcessingSpec.from_model_config(_config(model))
+
+
+def takes_online_template(model: str) -> bool:
+    """Whether the model's template encoder also takes an online template (MixFormerV2)."""
+    return not (Path(model) / "io_spec.json").is_file() and _config(model).family == "mixformerv2"
+
+
+def _config(model: str):  # noqa: ANN202 - ModelConfig, imported lazily with the model code
+    from edgetrack.export.mixformerv2 import SPEC, load_spec
     from edgetrack.models.factory import model_config
 
-    return ProcessingSpec.from_model_config(model_config(model))
+    return load_spec(model) if (Path(model) / SPEC).is_file() else model_config(model)
 
 
 def calibration_sequences(data: str, root: str | Path | None) -> list:
@@ -60,7 +70,8 @@ def run_calibrate(model: str, data: str, root: str | Path | None, samples: int, 
         raise ConfigError(f"--samples must be at least 1 (got {samples}); {MIN_SAMPLES} or more give reliable "
                           "INT8 ranges")
     spec = model_spec(model)
-    calib = collect(calibration_sequences(data, root), spec, samples, seed, progress, centre_jitter, scale_jitter)
+    calib = collect(calibration_sequences(data, root), spec, samples, seed, progress, centre_jitter, scale_jitter,
+                    online_template=takes_online_template(model))
     calib.meta.update(model=str(model), data=data, seed=seed, template_size=spec.template_size,
                       search_size=spec.search_size, template_factor=spec.template_factor,
                       search_factor=spec.search_factor,

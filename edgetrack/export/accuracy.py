@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from edgetrack.errors import EdgetrackError
 from edgetrack.export.spec import IOSpec
@@ -14,25 +15,37 @@ class AccuracyGateError(EdgetrackError):
     """A precision variant loses more tracking accuracy than the gate allows."""
 
 
-def onnx_auc(onnx_path: Path, spec: IOSpec, sequences: int) -> float:
-    """One-pass AUC (%) of an ONNX file run by ONNX Runtime on the first `sequences` of synthetic-test."""
+def tracker_auc(tracker: Any, sequences: int) -> float:
+    """One-pass AUC (%) of a tracker (`initialize` / `track`) on the first `sequences` of synthetic-test."""
     from edgetrack.data.synthetic import synthetic_split
     from edgetrack.eval.metrics import aggregate, ope_metrics
     from edgetrack.eval.run import track_sequence
+
+    seqs = synthetic_split(ACCURACY_BENCHMARK)[:sequences]
+    per_seq = [ope_metrics(track_sequence(tracker, s)[0], s.boxes, s.visible) for s in seqs]
+    return float(aggregate(per_seq)["auc"])
+
+
+def onnx_auc(onnx_path: Path, spec: IOSpec, sequences: int) -> float:
+    """`tracker_auc` of an ONNX file run by ONNX Runtime."""
     from edgetrack.runtime.backends.onnxruntime_backend import OnnxRuntimeBackend
     from edgetrack.runtime.spec import ProcessingSpec
     from edgetrack.runtime.tracker import Tracker
 
-    tracker = Tracker(OnnxRuntimeBackend(onnx_path), ProcessingSpec.from_io_spec(spec))
-    seqs = synthetic_split(ACCURACY_BENCHMARK)[:sequences]
-    per_seq = [ope_metrics(track_sequence(tracker, s)[0], s.boxes, s.visible) for s in seqs]
-    return float(aggregate(per_seq)["auc"])
+    return tracker_auc(Tracker(OnnxRuntimeBackend(onnx_path), ProcessingSpec.from_io_spec(spec)), sequences)
 
 
 def variant_accuracy(folder: Path, precisions: list[str], spec: IOSpec, sequences: int) -> dict[str, float]:
     """AUC of fp32 and of each precision variant written in `folder`."""
     files = {"fp32": folder / "model.onnx"} | {p: folder / f"model.{p}.onnx" for p in precisions if p != "fp32"}
     return {p: onnx_auc(path, spec, sequences) for p, path in files.items()}
+
+
+def split_variant_accuracy(folder: Path, precisions: list[str], sequences: int) -> dict[str, float]:
+    """AUC of each precision of a MixFormerV2 split export (both graphs of that precision, online tracker)."""
+    from edgetrack.runtime.online_tracker import OnlineTemplateTracker
+
+    return {p: tracker_auc(OnlineTemplateTracker.from_onnx(folder, precision=p), sequences) for p in precisions}
 
 
 def check_gate(aucs: dict[str, float], max_drop: float | None) -> None:

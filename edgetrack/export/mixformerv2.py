@@ -28,14 +28,15 @@ STEP_INPUTS, STEP_OUTPUTS = ("search", "memory"), ("side_logits", "score_logit")
 
 
 class TemplateEncoder(nn.Module):
-    """(template, online template) -> per-block template keys/values (depth, 2, 1, heads, 2 Nt, head_dim)."""
+    """(template, online template) -> per-block template keys/values, batch first: (B, depth, 2, heads, 2 Nt,
+    head_dim), so that calibration sets, INT8 tools and engine profiles see the batch on axis 0 as for any input."""
 
     def __init__(self, model: MixFormerV2Model) -> None:
         super().__init__()
         self.model = model
 
     def forward(self, template: Tensor, online_template: Tensor) -> Tensor:
-        return self.model.template_memory(template, online_template)
+        return self.model.template_memory(template, online_template).permute(2, 0, 1, 3, 4, 5)
 
 
 class SearchStep(nn.Module):
@@ -46,18 +47,21 @@ class SearchStep(nn.Module):
         self.model = model
 
     def forward(self, search: Tensor, memory: Tensor) -> tuple[Tensor, Tensor]:
-        out = self.model.track_search(search, memory)
+        out = self.model.track_search(search, memory.permute(1, 2, 0, 3, 4, 5))
         return out.side_logits, out.score_logit
+
+
+def input_shapes(cfg: ModelConfig) -> dict[str, tuple[int, ...]]:
+    """Every exported graph's input shapes (batch 1) by input name."""
+    t, s = cfg.template_size, cfg.search_size
+    n_t = 2 * cfg.template_feat**2
+    return {"template": (1, 3, t, t), "online_template": (1, 3, t, t), "search": (1, 3, s, s),
+            "memory": (1, cfg.depth, 2, cfg.num_heads, n_t, cfg.embed_dim // cfg.num_heads)}
 
 
 def example_inputs(model: MixFormerV2Model) -> dict[str, np.ndarray]:
     """Zero inputs of every exported graph's shapes (batch 1), keyed by input name."""
-    cfg = model.cfg
-    t, s = cfg.template_size, cfg.search_size
-    n_t = 2 * cfg.template_feat**2
-    memory = (cfg.depth, 2, 1, cfg.num_heads, n_t, cfg.embed_dim // cfg.num_heads)
-    return {"template": np.zeros((1, 3, t, t), np.float32), "online_template": np.zeros((1, 3, t, t), np.float32),
-            "search": np.zeros((1, 3, s, s), np.float32), "memory": np.zeros(memory, np.float32)}
+    return {k: np.zeros(v, np.float32) for k, v in input_shapes(model.cfg).items()}
 
 
 def _export(module: nn.Module, args: tuple[Tensor, ...], path: Path, inputs: tuple[str, ...],

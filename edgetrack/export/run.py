@@ -87,7 +87,8 @@ def run_export(model_path: str, out: str | Path, fused: bool = False, tolerance:
     calib = CalibrationSet.load(calib_path) if calib_path else None
     model = create_model(model_path) if is_model_folder(model_path) else create_model(model_path, pretrained=True)
     if model.cfg.family == "mixformerv2":  # two graphs (template encoder, search step), not one
-        return _export_split(model, model_path, Path(out), precisions, tolerance)
+        return _export_split(model, model_path, Path(out), precisions, tolerance, calib, calib_path,
+                             accuracy_sequences, accuracy_gate)
     parent = sha256_file(Path(model_path) / "model.safetensors") if is_model_folder(model_path) else model_path
     with tempfile.TemporaryDirectory() as tmp:
         onnx_tmp = Path(tmp) / "model.onnx"
@@ -119,13 +120,15 @@ def run_export(model_path: str, out: str | Path, fused: bool = False, tolerance:
     return Path(out)
 
 
-def _export_split(model: Any, model_path: str, out: Path, precisions: list[str], tolerance: float) -> Path:
-    """A MixFormerV2 model as its template encoder and search step (fp32), parity-checked like one graph."""
+def _export_split(model: Any, model_path: str, out: Path, precisions: list[str], tolerance: float,
+                  calib: CalibrationSet | None, calib_path: str | Path | None, accuracy_sequences: int,
+                  accuracy_gate: float | None) -> Path:
+    """A MixFormerV2 model as its template encoder and search step, parity-checked like one graph, with each
+    precision variant as a pair of graphs (`split_variants`)."""
+    from edgetrack.export.accuracy import split_variant_accuracy
     from edgetrack.export.mixformerv2 import ENCODER, SPEC, STEP, export_mixformerv2, split_parity
+    from edgetrack.export.split_variants import GRAPHS, graph_file, make_split_variants
 
-    if precisions != ["fp32"]:
-        raise ConfigError("MixFormerV2's split graphs export in fp32 only so far; drop --precision "
-                          f"{','.join(p for p in precisions if p != 'fp32')}")
     parent = sha256_file(Path(model_path) / "model.safetensors") if is_model_folder(model_path) else model_path
     with atomic_folder(out) as folder:
         export_mixformerv2(model, folder)
@@ -133,9 +136,16 @@ def _export_split(model: Any, model_path: str, out: Path, precisions: list[str],
         if max(parity.values()) > tolerance:
             raise ParityError(f"exported ONNX differs from the torch model by {max(parity.values()):.2e} "
                               f"(> {tolerance:.0e}): {parity}; please report this with `edgetrack env`")
+        variants = make_split_variants(folder, precisions, calib)
+        aucs = split_variant_accuracy(folder, precisions, accuracy_sequences) if accuracy_sequences else {}
+        check_gate(aucs, accuracy_gate)
+        if calib is not None:
+            shutil.copy(calib_path, folder / "calibration.npz")
+        files = [graph_file(folder, g, p).name for p in precisions for g in GRAPHS]
         write_json(folder / "manifest.json", make_manifest(
             "export", config={"opset": 17, "precisions": precisions, "graphs": [ENCODER, STEP]},
-            parents={"model": parent}, metrics={"parity_fp32": parity},
-            files=file_hashes(folder, [ENCODER, STEP, SPEC])))
+            parents={"model": parent, **({"calibration": calib.meta.get("fingerprint", "")} if calib else {})},
+            metrics={"parity_fp32": parity, "parity_vs_fp32": variants, "auc": aucs,
+                     "auc_sequences": accuracy_sequences},
+            files=file_hashes(folder, [*files, SPEC, "calibration.npz"])))
     return out
-

@@ -87,16 +87,21 @@ class OnlineTemplateTracker:
         return cls(encoder, step, ProcessingSpec.from_model_config(model.cfg), settings)
 
     @classmethod
-    def from_onnx(cls, folder: str | Path, settings: OnlineSettings | None = None, threads: int = 0
-                  ) -> OnlineTemplateTracker:
-        """A tracker on ONNX Runtime for a folder written by `edgetrack.export.mixformerv2.export_mixformerv2`."""
+    def from_onnx(cls, folder: str | Path, settings: OnlineSettings | None = None, threads: int = 0,
+                  precision: str = "fp32") -> OnlineTemplateTracker:
+        """A tracker on ONNX Runtime for a MixFormerV2 split export (`precision`'s two graphs) or cpu build."""
         from edgetrack.export.mixformerv2 import ENCODER, STEP, load_spec
+        from edgetrack.export.split_variants import graph_file
         from edgetrack.runtime.backends.onnxruntime_backend import OnnxRuntimeBackend
 
         folder = Path(folder)
         spec = ProcessingSpec.from_model_config(load_spec(folder))
-        return cls(OnnxRuntimeBackend(folder / ENCODER, threads=threads),
-                   OnnxRuntimeBackend(folder / STEP, threads=threads), spec, settings)
+        files = [graph_file(folder, g, precision) for g in (ENCODER, STEP)]
+        missing = [f.name for f in files if not f.is_file()]
+        if missing:
+            raise ArtifactError(f"{folder} has no {precision} graphs ({', '.join(missing)}); export with "
+                                f"--precision fp32,{precision}")
+        return cls(*(OnnxRuntimeBackend(f, threads=threads) for f in files), spec, settings)
 
     @property
     def online_template(self) -> np.ndarray | None:
@@ -163,7 +168,9 @@ def open_online_tracker(folder: Path, backend: str = "auto", device: str = "cpu"
     if (folder / ENCODER).is_file():
         if backend not in ("auto", "onnxruntime"):
             raise ArtifactError(f"{folder} is a MixFormerV2 export: it runs on onnxruntime, not {backend}")
-        return OnlineTemplateTracker.from_onnx(folder)
+        from edgetrack.runtime.artifact import build_threads
+
+        return OnlineTemplateTracker.from_onnx(folder, threads=build_threads(folder))
     config = folder / "config.json"
     if (folder / "model.safetensors").is_file() and config.is_file() and '"mixformerv2"' in config.read_text():
         from edgetrack.models.factory import create_model

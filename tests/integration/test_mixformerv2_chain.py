@@ -7,10 +7,13 @@ import pytest
 import torch
 
 from edgetrack.data.synthetic import synthetic_sequence
-from edgetrack.errors import ConfigError
+from edgetrack.artifacts import read_manifest
+from edgetrack.calibration.run import run_calibrate
+from edgetrack.errors import ArtifactError, ConfigError
 from edgetrack.eval.run import load_tracker, track_sequence
 from edgetrack.export.mixformerv2 import ENCODER, STEP
 from edgetrack.export.run import run_export
+from edgetrack.export.split_variants import step_calibration
 from edgetrack.models.factory import build_model, save_model
 from edgetrack.runtime.online_tracker import OnlineTemplateTracker
 from tests.unit.models.test_mixformerv2 import MICRO_MIX
@@ -35,6 +38,32 @@ def test_export_stage_writes_the_split_and_eval_tracks_it_like_torch(tmp_path, m
     np.testing.assert_allclose(theirs, ours, atol=1e-2)
 
 
-def test_export_stage_refuses_reduced_precision_for_the_split(tmp_path, model_dir) -> None:
-    with pytest.raises(ConfigError, match="fp32 only"):
+def test_split_exports_fp16_and_int8_calibrated_per_graph(tmp_path, model_dir) -> None:
+    with pytest.warns(UserWarning, match="calibration samples is few"):
+        calib = run_calibrate(str(model_dir), "synthetic-train", None, 16, 0, tmp_path / "calib.npz")
+    assert calib.arrays["online_template"].shape == calib.arrays["template"].shape  # the encoder's second input
+    export = run_export(str(model_dir), tmp_path / "export", precisions=["fp32", "fp16", "int8"],
+                        calib_path=tmp_path / "calib.npz", accuracy_sequences=1)
+    manifest = read_manifest(export)
+    for p in ("fp16", "int8"):
+        assert (export / f"template_encoder.{p}.onnx").is_file() and (export / f"search_step.{p}.onnx").is_file()
+        assert f"search_step.{p}.onnx" in manifest["files"]
+    parity = manifest["metrics"]["parity_vs_fp32"]
+    assert set(parity["fp16"]) == {"memory", "side_logits", "score_logit"}
+    # fp16 rounds (~1e-3 relative); INT8 quantises and is further off, but still the same network
+    assert parity["fp16"]["side_logits"] < 0.05
+    assert 0 < parity["int8"]["side_logits"] < 2.0
+    assert set(manifest["metrics"]["auc"]) == {"fp32", "fp16", "int8"}
+    step = step_calibration(export, calib)
+    assert step.arrays["memory"].shape[0] == len(calib)  # batch-first memory: one row per sample
+    seq = synthetic_sequence(11, length=6)
+    fp16 = OnlineTemplateTracker.from_onnx(export, precision="fp16")
+    np.testing.assert_allclose(track_sequence(fp16, seq)[0], track_sequence(load_tracker(str(export)), seq)[0],
+                               atol=0.5)
+
+
+def test_int8_split_export_needs_a_calibration_set(tmp_path, model_dir) -> None:
+    with pytest.raises(ConfigError, match="int8 needs a calibration set"):
         run_export(str(model_dir), tmp_path / "export", precisions=["fp32", "int8"])
+    with pytest.raises(ArtifactError, match="no int8 graphs"):
+        OnlineTemplateTracker.from_onnx(run_export(str(model_dir), tmp_path / "fp32"), precision="int8")

@@ -100,7 +100,7 @@ def test_onnx_split_parity_and_tracking(tmp_path: Path) -> None:
     got = OnnxRuntimeBackend(folder / STEP).infer({"search": search, "memory": memory})
     with torch.no_grad():
         t, o, s = (torch.from_numpy(a) for a in (template, online, search))
-        ref_memory = model.template_memory(t, o).numpy()
+        ref_memory = model.template_memory(t, o).permute(2, 0, 1, 3, 4, 5).numpy()  # batch first
         ref = model(t, s, o)  # the unsplit network
     assert np.abs(memory - ref_memory).max() < 1e-4
     assert np.abs(got["side_logits"] - ref.side_logits.numpy()).max() < 1e-4
