@@ -21,12 +21,12 @@ def run_build(export_dir: str | Path, target: str, precision: str | None = None,
     """
     export_dir = Path(export_dir)
     profile = get_target(target)
-    check_export(export_dir)
     folder = Path(out) if out is not None else export_dir.parent / f"build-{profile.name}"
     if profile.kind == "cpu":
         from edgetrack.build.cpu import build_cpu
 
         return build_cpu(export_dir, folder, precision)
+    check_export(export_dir)
     chosen = choose_precision(profile, precision)
     plan = plan_build(profile, host or detect_host(), force=force, bundle=bundle)
     if plan.mode == "bundle":

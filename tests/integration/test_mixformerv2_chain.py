@@ -8,6 +8,7 @@ import torch
 
 from edgetrack.data.synthetic import synthetic_sequence
 from edgetrack.artifacts import read_manifest
+from edgetrack.build.run import run_build
 from edgetrack.calibration.run import run_calibrate
 from edgetrack.errors import ArtifactError, ConfigError
 from edgetrack.eval.run import load_tracker, track_sequence
@@ -67,3 +68,18 @@ def test_int8_split_export_needs_a_calibration_set(tmp_path, model_dir) -> None:
         run_export(str(model_dir), tmp_path / "export", precisions=["fp32", "int8"])
     with pytest.raises(ArtifactError, match="no int8 graphs"):
         OnlineTemplateTracker.from_onnx(run_export(str(model_dir), tmp_path / "fp32"), precision="int8")
+
+
+def test_cpu_build_of_the_split_keeps_both_graphs_and_tracks_like_the_export(tmp_path, model_dir) -> None:
+    export = run_export(str(model_dir), tmp_path / "export")
+    build = run_build(export, "cpu", out=tmp_path / "build")
+    assert (build / ENCODER).is_file() and (build / STEP).is_file()
+    manifest = read_manifest(build)
+    assert manifest["config"]["precision"] == "fp32" and manifest["config"]["threads"] in (0, 1)
+    tracker = load_tracker(str(build))
+    assert isinstance(tracker, OnlineTemplateTracker)
+    seq = synthetic_sequence(11, length=6)
+    np.testing.assert_allclose(track_sequence(tracker, seq)[0], track_sequence(load_tracker(str(export)), seq)[0],
+                               atol=1e-2)
+    with pytest.raises(ArtifactError, match="no int8 model"):
+        run_build(export, "cpu", precision="int8", out=tmp_path / "build8")
