@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from edgetrack.artifacts import atomic_folder
+from edgetrack.build.cpu import is_split_export
 from edgetrack.build.host import Host, detect_host
 from edgetrack.build.plan import BuildPlan, plan_build
 from edgetrack.build.sources import check_export, choose_precision, export_samples, variant_name
@@ -26,12 +27,46 @@ def run_build(export_dir: str | Path, target: str, precision: str | None = None,
         from edgetrack.build.cpu import build_cpu
 
         return build_cpu(export_dir, folder, precision)
-    check_export(export_dir)
+    split = is_split_export(export_dir)
+    if not split:
+        check_export(export_dir)
     chosen = choose_precision(profile, precision)
-    plan = plan_build(profile, host or detect_host(), force=force, bundle=bundle)
+    host = host or detect_host()
+    plan = plan_build(profile, host, force=force, bundle=bundle)
+    if split:
+        return _split(export_dir, profile, chosen, folder, plan, host, log)
     if plan.mode == "bundle":
         return _bundle(export_dir, profile, chosen, folder, plan, log)
-    return _engine(export_dir, profile, chosen, folder, plan, host or detect_host(), log)
+    return _engine(export_dir, profile, chosen, folder, plan, host, log)
+
+
+def _split(export_dir: Path, profile: TargetProfile, precision: str, folder: Path, plan: BuildPlan, host: Host,
+           log: Callable[[str], None]) -> Path:
+    """MixFormerV2's two graphs, each bundled or built as its own model (`build.split`)."""
+    from edgetrack.build.split import build_split_here, write_split_bundle
+
+    if plan.mode == "bundle":
+        write_split_bundle(export_dir, profile, precision, folder, plan.reason)
+        log(f"{plan.reason}.\nWrote a deploy bundle of MixFormerV2's two graphs for {profile.name} ({precision}) to "
+            f"{folder}.\nCopy it to the {profile.description} and run there:  python3 template_encoder/"
+            "build_engine.py && python3 search_step/build_engine.py")
+        return folder
+
+    def build_graph(view: Path, dst: Path) -> dict:
+        _engine(view, profile, precision, dst, plan, host, log)
+        return read_engine_checks(dst)
+
+    return build_split_here(export_dir, profile, precision, folder, build_graph, log)
+
+
+def read_engine_checks(folder: Path) -> dict:
+    """The parity and latency an engine build recorded in its engine.json."""
+    import json
+
+    from edgetrack.build.engine_info import ENGINE_JSON
+
+    record = json.loads((folder / ENGINE_JSON).read_text())
+    return {k: record[k] for k in ("parity", "parity_reference", "latency_ms") if k in record}
 
 
 def _bundle(export_dir: Path, profile: TargetProfile, precision: str, folder: Path, plan: BuildPlan,

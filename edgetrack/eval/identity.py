@@ -23,11 +23,16 @@ from edgetrack.eval.opencv_trackers import is_opencv_spec, parse_spec
 IDENTITY_FILE = "tracker.json"
 #: files of an artifact folder that decide what it tracks (weights, graph, engine, and their settings)
 ARTIFACT_FILES = ("model.safetensors", "config.json", "model.onnx", "model.fp32.onnx", "io_spec.json",
-                  "model.engine", "engine.json")
+                  "model.engine", "engine.json",
+                  # MixFormerV2's split export / cpu build, and the engines of its split TensorRT build
+                  "template_encoder.onnx", "search_step.onnx", "mixformerv2_spec.json",
+                  "template_encoder/model.engine", "template_encoder/engine.json",
+                  "search_step/model.engine", "search_step/engine.json")
 
 
-def _files(paths: list[Path]) -> dict[str, str]:
-    return {p.name: sha256_file(p) for p in paths if p.is_file()}
+def _files(paths: list[Path], root: Path | None = None) -> dict[str, str]:
+    """{name (path below `root` when given): sha256} of the files that exist."""
+    return {(p.relative_to(root).as_posix() if root else p.name): sha256_file(p) for p in paths if p.is_file()}
 
 
 def tracker_identity(model: str, device: str = "cpu") -> dict[str, Any]:
@@ -40,7 +45,7 @@ def tracker_identity(model: str, device: str = "cpu") -> dict[str, Any]:
                 "opencv": cv2.__version__}
     path = Path(model)
     if path.is_dir():
-        return {"kind": "artifact", "files": _files([path / n for n in ARTIFACT_FILES]), "device": device}
+        return {"kind": "artifact", "files": _files([path / n for n in ARTIFACT_FILES], path), "device": device}
     from edgetrack.models.factory import bundled_weights
 
     folder = bundled_weights(model)

@@ -159,12 +159,38 @@ class OnlineTemplateTracker:
             self._best, self._candidate = -1.0, self._template
 
 
+def _open_split_engines(folder: Path, backend: str, device: str) -> OnlineTemplateTracker:
+    """Both TensorRT engines of a MixFormerV2 split build, or one clear error saying what is missing."""
+    from edgetrack.build.engine_info import ENGINE
+    from edgetrack.build.split import graph_dir
+    from edgetrack.export.mixformerv2 import ENCODER, STEP, load_spec
+    from edgetrack.runtime.backends.tensorrt_backend import TensorRTBackend, unavailable_reason
+
+    if backend not in ("auto", "tensorrt"):
+        raise ArtifactError(f"{folder} holds MixFormerV2's TensorRT graphs: it runs on tensorrt, not {backend}; "
+                            "open the export folder for onnxruntime")
+    unbuilt = [graph_dir(folder, g).name for g in (ENCODER, STEP) if not (graph_dir(folder, g) / ENGINE).is_file()]
+    if unbuilt:
+        raise ArtifactError(f"{folder} is a deploy bundle whose engines are not built yet ({', '.join(unbuilt)}); "
+                            "build them on the device first (see its README.md)")
+    why = unavailable_reason()
+    if why:
+        raise ArtifactError(f"the tensorrt backend cannot run here: {why}. Open the export folder with onnxruntime, "
+                            "or install TensorRT and cuda-python (pip install 'edgetrack[trt]') on an NVIDIA GPU")
+    encoder, step = (TensorRTBackend(graph_dir(folder, g), device=device, device_processing=False)
+                     for g in (ENCODER, STEP))
+    return OnlineTemplateTracker(encoder, step, ProcessingSpec.from_model_config(load_spec(folder)))
+
+
 def open_online_tracker(folder: Path, backend: str = "auto", device: str = "cpu") -> OnlineTemplateTracker | None:
     """The tracker of a MixFormerV2 split export (ONNX Runtime) or model folder (torch); None for other folders."""
+    from edgetrack.build.split import is_split_build
     from edgetrack.export.mixformerv2 import ENCODER
 
     if not folder.is_dir():
         return None
+    if is_split_build(folder):
+        return _open_split_engines(folder, backend, device)
     if (folder / ENCODER).is_file():
         if backend not in ("auto", "onnxruntime"):
             raise ArtifactError(f"{folder} is a MixFormerV2 export: it runs on onnxruntime, not {backend}")

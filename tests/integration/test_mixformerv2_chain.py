@@ -6,11 +6,12 @@ import numpy as np
 import pytest
 import torch
 
-from edgetrack.data.synthetic import synthetic_sequence
 from edgetrack.artifacts import read_manifest
 from edgetrack.build.run import run_build
 from edgetrack.calibration.run import run_calibrate
+from edgetrack.data.synthetic import synthetic_sequence
 from edgetrack.errors import ArtifactError, ConfigError
+from edgetrack.eval.identity import tracker_identity
 from edgetrack.eval.run import load_tracker, track_sequence
 from edgetrack.export.mixformerv2 import ENCODER, STEP
 from edgetrack.export.run import run_export
@@ -83,3 +84,13 @@ def test_cpu_build_of_the_split_keeps_both_graphs_and_tracks_like_the_export(tmp
                                atol=1e-2)
     with pytest.raises(ArtifactError, match="no int8 model"):
         run_build(export, "cpu", precision="int8", out=tmp_path / "build8")
+
+
+def test_re_exporting_other_weights_changes_the_eval_identity(tmp_path, model_dir) -> None:
+    export = run_export(str(model_dir), tmp_path / "export")
+    before = tracker_identity(str(export))
+    assert {"template_encoder.onnx", "search_step.onnx", "mixformerv2_spec.json"} <= set(before["files"])
+    torch.manual_seed(1)
+    other = save_model(build_model(MICRO_MIX).eval(), tmp_path / "other")
+    run_export(str(other), tmp_path / "export")  # same folder, new weights: old boxes must not be reused
+    assert tracker_identity(str(export))["files"]["search_step.onnx"] != before["files"]["search_step.onnx"]
