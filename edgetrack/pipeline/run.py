@@ -91,10 +91,10 @@ def _build(cfg: PipelineConfig, out: Path, export: StageResult, say: Announce) -
 
 def _runnable(folder: Path) -> bool:
     """Whether a built artifact can be run here (a CPU build or an engine for this GPU, not a deploy bundle)."""
-    from edgetrack.runtime.artifact import open_backend
+    from edgetrack.runtime.tracker import Tracker
 
     try:
-        open_backend(folder)
+        Tracker.from_artifact(folder)
     except EdgetrackError:
         return False
     return True

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import torch
 
+import edgetrack.eval.run as eval_run
 from edgetrack.artifacts import read_manifest
 from edgetrack.build.run import run_build
 from edgetrack.calibration.run import run_calibrate
+from edgetrack.cli.app import run
+from edgetrack.config.base import build_config
+from edgetrack.config.model import ModelConfig
 from edgetrack.data.synthetic import synthetic_sequence
 from edgetrack.errors import ArtifactError, ConfigError
 from edgetrack.eval.identity import tracker_identity
@@ -17,6 +23,7 @@ from edgetrack.export.mixformerv2 import ENCODER, STEP
 from edgetrack.export.run import run_export
 from edgetrack.export.split_variants import step_calibration
 from edgetrack.models.factory import build_model, save_model
+from edgetrack.pipeline.stages import STAGE_RECORD
 from edgetrack.runtime.online_tracker import OnlineTemplateTracker
 from tests.unit.models.test_mixformerv2 import MICRO_MIX
 
@@ -94,3 +101,37 @@ def test_re_exporting_other_weights_changes_the_eval_identity(tmp_path, model_di
     other = save_model(build_model(MICRO_MIX).eval(), tmp_path / "other")
     run_export(str(other), tmp_path / "export")  # same folder, new weights: old boxes must not be reused
     assert tracker_identity(str(export))["files"]["search_step.onnx"] != before["files"]["search_step.onnx"]
+
+
+@pytest.mark.slow
+def test_pipeline_compresses_exports_quantises_builds_and_evaluates_the_family(tmp_path, monkeypatch) -> None:
+    monkeypatch.setattr(eval_run, "benchmark_sequences", lambda bench, root: [synthetic_sequence(900 + i, 10)
+                                                                             for i in range(2)])
+    torch.manual_seed(0)
+    teacher = save_model(build_model(build_config(ModelConfig, {**MICRO_MIX.to_dict(), "depth": 4})).eval(),
+                         tmp_path / "teacher")
+    file = tmp_path / "mix.yaml"
+    file.write_text(f"""
+name: mix
+out: {tmp_path / "run"}
+compress:
+  teacher: {teacher}
+  layers: 2
+  block: narrow-mlp
+  mlp_ratio: 1.0
+  data: {{datasets: [synthetic-train], synthetic_sequences: 8, synthetic_length: 20}}
+  train: {{epochs: 1, pairs_per_epoch: 8, batch_size: 4, workers: 0, device: cpu, tensorboard: false}}
+calibrate: {{samples: 16}}
+export: {{precisions: [fp32, int8], accuracy_sequences: 1}}
+build: {{target: cpu}}
+eval: {{workers: 1}}
+bench: {{runs: 3, warmup: 1}}
+""")
+    assert run(["pipeline", "run", str(file)]) == 0
+    out = tmp_path / "run"
+    assert {p.name for p in (out / "export").glob("*.onnx")} >= {"template_encoder.int8.onnx", "search_step.onnx"}
+    assert (out / "build" / "search_step.onnx").is_file()
+    assert json.loads((out / "build" / STAGE_RECORD).read_text())["outputs"]["runnable"]  # deployed = the build
+    record = json.loads((out / "eval" / STAGE_RECORD).read_text())
+    assert set(record["outputs"]["overall"]) == {"teacher", "student", "deployed"}
+    assert "## Latency" in (out / "report.md").read_text()
