@@ -8,6 +8,7 @@ from pathlib import Path
 from edgetrack.calibration.collect import MIN_SAMPLES, check_split, collect
 from edgetrack.calibration.recipe import CalibrationRecipe
 from edgetrack.calibration.store import CalibrationSet
+from edgetrack.config.model import ModelConfig
 from edgetrack.errors import ConfigError, DataError
 from edgetrack.runtime.spec import ProcessingSpec
 
@@ -27,7 +28,8 @@ def takes_online_template(model: str) -> bool:
     return not (Path(model) / "io_spec.json").is_file() and _config(model).family == "mixformerv2"
 
 
-def _config(model: str):  # noqa: ANN202 - ModelConfig, imported lazily with the model code
+def _config(model: str) -> ModelConfig:
+    """The model config of a preset, model folder or MixFormerV2 split export."""
     from edgetrack.export.mixformerv2 import SPEC, load_spec
     from edgetrack.models.factory import model_config
 

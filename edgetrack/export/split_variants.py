@@ -8,6 +8,7 @@ sample's templates, so the step's INT8 ranges are those of the memories it meets
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -15,6 +16,9 @@ from edgetrack.calibration.store import CalibrationSet
 from edgetrack.errors import ConfigError
 from edgetrack.export.mixformerv2 import ENCODER, ENCODER_INPUTS, STEP, input_shapes, load_spec
 from edgetrack.export.precision import to_fp16, to_int8
+
+if TYPE_CHECKING:
+    from edgetrack.runtime.backends.onnxruntime_backend import OnnxRuntimeBackend
 
 GRAPHS = (ENCODER, STEP)
 PARITY_SAMPLES = 8
@@ -25,7 +29,7 @@ def graph_file(folder: str | Path, graph: str, precision: str = "fp32") -> Path:
     return Path(folder) / (graph if precision == "fp32" else f"{Path(graph).stem}.{precision}.onnx")
 
 
-def _encoder(folder: Path, precision: str = "fp32"):  # noqa: ANN202 - OnnxRuntimeBackend, imported lazily
+def _encoder(folder: Path, precision: str = "fp32") -> OnnxRuntimeBackend:
     from edgetrack.runtime.backends.onnxruntime_backend import OnnxRuntimeBackend
 
     return OnnxRuntimeBackend(graph_file(folder, ENCODER, precision))
