@@ -123,6 +123,11 @@ class OnlineTemplateTracker:
     def _encode(self) -> None:
         out = self.encoder.infer({"template": self._template, "online_template": self._online})
         self._memory = out["memory"]
+        set_input = getattr(self.step, "set_input", None)
+        # a backend that keeps inputs on its device (TensorRT) gets the memory once per update, not per frame
+        self._step_inputs = {} if callable(set_input) else {"memory": self._memory}
+        if callable(set_input):
+            set_input("memory", self._memory)
         self.updates += 1
 
     def track(self, frame: np.ndarray) -> TrackResult:
@@ -134,7 +139,7 @@ class OnlineTemplateTracker:
         s = self.spec
         search, crop = preprocess(image, self._box, s.search_factor, s.search_size, s.mean, s.std)
         t1 = time.perf_counter()
-        out = self.step.infer({"search": search, "memory": self._memory})
+        out = self.step.infer({"search": search, **self._step_inputs})
         t2 = time.perf_counter()
         box_norm, score = decode_distribution(out["side_logits"], out["score_logit"])
         height, width = self._frame_shape

@@ -115,7 +115,7 @@ class TensorRTBackend(Backend):
                                 "(out of GPU memory?)")
         self.stream = api.Stream()
         self.tensors = self._bind()
-        self._template_set = False
+        self._persistent: set[str] = set()  # inputs written once by set_input, reused by every call
         self._cuda_graph, self._graph = cuda_graph, None
         self._pre, self._dec = self._device_helpers() if device_processing else (None, None)
         self._window = hann2d(self.io_spec.feat_size)
@@ -189,10 +189,16 @@ class TensorRTBackend(Backend):
     @on_device
     def set_template(self, template: np.ndarray) -> None:
         """Write the template input once; later `infer`/`track_device` calls reuse it."""
-        if "template" not in self.tensors:
-            raise TrackingError(f"engine has no 'template' input; inputs: {self.input_names}")
-        self._upload("template", template)
-        self._template_set = True
+        self.set_input("template", template)
+
+    @on_device
+    def set_input(self, name: str, array: np.ndarray) -> None:
+        """Write input `name` once into its device buffer; later calls may leave it out (a template, MixFormerV2's
+        template memory: megabytes that would otherwise cross to the GPU every frame)."""
+        if name not in self.tensors or not self.tensors[name].is_input:
+            raise TrackingError(f"engine has no '{name}' input; inputs: {self.input_names}")
+        self._upload(name, array)
+        self._persistent.add(name)
 
     @property
     def input_names(self) -> list[str]:
@@ -219,7 +225,7 @@ class TensorRTBackend(Backend):
             self._graph = self._api.Graph(self.stream, self._record)
 
     def _check_inputs(self, given: dict[str, np.ndarray]) -> None:
-        missing = [n for n in self.input_names if n not in given and not (n == "template" and self._template_set)]
+        missing = [n for n in self.input_names if n not in given and n not in self._persistent]
         if missing:
             raise TrackingError(f"tensorrt backend inputs {missing} missing; it needs {self.input_names}")
 

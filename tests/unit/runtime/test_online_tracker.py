@@ -134,3 +134,24 @@ def test_export_stage_writes_the_split_graphs(tmp_path: Path) -> None:
     manifest = read_manifest(out)
     assert (out / ENCODER).is_file() and (out / STEP).is_file()
     assert max(manifest["metrics"]["parity_fp32"].values()) < 1e-4
+
+
+def test_a_step_backend_that_keeps_inputs_gets_the_memory_once_per_update() -> None:
+    """TensorRT keeps `set_input` arrays on the GPU: the tracker sends the memory per update, the crop per frame."""
+    model, seq = micro_model(20.0), synthetic_sequence(13, length=FRAMES)
+    reference = OnlineTemplateTracker.from_model(model, OnlineSettings(update_interval=3))
+    tracker = OnlineTemplateTracker.from_model(model, OnlineSettings(update_interval=3))
+    inner, calls = tracker.step, []
+
+    class KeepsInputs:
+        def set_input(self, name: str, array: np.ndarray) -> None:
+            calls.append(name)
+            self.kept = {name: array}
+
+        def infer(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+            assert set(inputs) == {"search"}
+            return inner.infer({**inputs, **self.kept})
+
+    tracker.step = KeepsInputs()
+    assert np.allclose(run(tracker, seq), run(reference, seq))
+    assert calls == ["memory"] * tracker.updates and tracker.updates == 1 + (FRAMES - 1) // 3
