@@ -56,7 +56,7 @@ def main() -> None:
     header = ["variant", "AUC", "OP50", "P@20", "ms/frame"]
     print(markdown_table(header, rows))
     append_result("edgetrack vs OpenCV trackers on synthetic-test (50 x 150 frames, same frames, one run)", header,
-                  rows, notes="teacher: bundled `tiny`; student and deployed: the quickstart's 2-block student "
+                  rows, notes="teacher: bundled `tiny`; student and deployed: the quickstart's student "
                               "(torch) and its cpu build (ONNX Runtime). ms/frame: mean time of `track()` per frame "
                               "with `--workers` processes sharing the cores; OpenCV trackers get BGR frames. "
                               "Protocol: lasot.")
