@@ -25,6 +25,7 @@ from edgetrack.export.split_variants import step_calibration
 from edgetrack.models.factory import build_model, save_model
 from edgetrack.pipeline.stages import STAGE_RECORD
 from edgetrack.runtime.online_tracker import OnlineTemplateTracker
+from tests.integration.test_pipeline import micro_pipeline
 from tests.unit.models.test_mixformerv2 import MICRO_MIX
 
 pytest.importorskip("onnxruntime")
@@ -110,24 +111,8 @@ def test_pipeline_compresses_exports_quantises_builds_and_evaluates_the_family(t
     torch.manual_seed(0)
     teacher = save_model(build_model(build_config(ModelConfig, {**MICRO_MIX.to_dict(), "depth": 4})).eval(),
                          tmp_path / "teacher")
-    file = tmp_path / "mix.yaml"
-    file.write_text(f"""
-name: mix
-out: {tmp_path / "run"}
-compress:
-  teacher: {teacher}
-  layers: 2
-  block: narrow-mlp
-  mlp_ratio: 1.0
-  data: {{datasets: [synthetic-train], synthetic_sequences: 8, synthetic_length: 20}}
-  train: {{epochs: 1, pairs_per_epoch: 8, batch_size: 4, workers: 0, device: cpu, tensorboard: false}}
-calibrate: {{samples: 16}}
-export: {{precisions: [fp32, int8], accuracy_sequences: 1}}
-build: {{target: cpu}}
-eval: {{workers: 1}}
-bench: {{runs: 3, warmup: 1}}
-""")
-    assert run(["pipeline", "run", str(file)]) == 0
+    file = micro_pipeline(tmp_path, teacher, "  block: narrow-mlp\n  mlp_ratio: 1.0\n")
+    assert run(["pipeline", "run", file]) == 0
     out = tmp_path / "run"
     assert {p.name for p in (out / "export").glob("*.onnx")} >= {"template_encoder.int8.onnx", "search_step.onnx"}
     assert (out / "build" / "search_step.onnx").is_file()

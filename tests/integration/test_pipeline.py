@@ -16,16 +16,18 @@ from tests.conftest import MICRO
 pytest.importorskip("onnxruntime")
 
 
-def micro_pipeline(tmp_path) -> str:
-    torch.manual_seed(0)
-    teacher = save_model(TrackerModel(MICRO).eval(), tmp_path / "teacher")
+def micro_pipeline(tmp_path, teacher=None, compress_extra: str = "") -> str:
+    """A pipeline file running every stage on a micro teacher (`teacher`: a model folder; default a micro OSTrack)."""
+    if teacher is None:
+        torch.manual_seed(0)
+        teacher = save_model(TrackerModel(MICRO).eval(), tmp_path / "teacher")
     text = f"""
 name: micro
 out: {tmp_path / "run"}
 compress:
   teacher: {teacher}
   layers: 2
-  data: {{datasets: [synthetic-train], synthetic_sequences: 8, synthetic_length: 20}}
+{compress_extra}  data: {{datasets: [synthetic-train], synthetic_sequences: 8, synthetic_length: 20}}
   train: {{epochs: 1, pairs_per_epoch: 8, batch_size: 4, workers: 0, device: cpu, tensorboard: false}}
 calibrate: {{samples: 16}}
 export: {{precisions: [fp32, int8], accuracy_sequences: 1}}
