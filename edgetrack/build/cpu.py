@@ -138,12 +138,13 @@ def build_cpu_split(export_dir: Path, out: Path, precision: str | None = None, t
     from edgetrack.calibration.store import CalibrationSet
     from edgetrack.export.mixformerv2 import ENCODER, ENCODER_INPUTS, SPEC, STEP, input_shapes, load_spec
     from edgetrack.export.split_variants import graph_file, parity_samples
+    from edgetrack.runtime.backends.onnxruntime_backend import OnnxRuntimeBackend
 
     calib_path = export_dir / CALIBRATION
     calib = CalibrationSet.load(calib_path) if calib_path.is_file() else None
     sample = parity_samples(calib, input_shapes(load_spec(export_dir)), 1)[0]
-    memory = _ort().InferenceSession(str(verify_file(export_dir / ENCODER)), providers=["CPUExecutionProvider"]).run(
-        None, {k: sample[k] for k in ENCODER_INPUTS})[0]
+    encoder = OnnxRuntimeBackend(verify_file(export_dir / ENCODER))
+    memory = encoder.infer({k: sample[k] for k in ENCODER_INPUTS})["memory"]
     step_file = lambda folder, p: graph_file(folder, STEP, p)  # noqa: E731 - the step decides the choice
     files = {p: step_file(export_dir, p) for p in candidates(export_dir, precision, step_file)}
     with tempfile.TemporaryDirectory() as tmp:
