@@ -50,11 +50,12 @@ def collect(sequences: SequenceABC[Sequence], spec: ProcessingSpec, samples: int
     rng = np.random.default_rng(seed)
     s = spec
     templates, searches, onlines = [], [], []
+    usable = [seq for seq in sequences if np.count_nonzero(seq.visible[: len(seq)]) >= 2]
+    if not usable:
+        raise DataError("no sequence with at least two visible frames to calibrate on")
     while len(searches) < samples:
-        seq = sequences[int(rng.integers(len(sequences)))]
+        seq = usable[int(rng.integers(len(usable)))]
         vis = np.flatnonzero(seq.visible[: len(seq)])
-        if len(vis) < 2:
-            continue
         t0, i = int(vis[0]), int(rng.choice(vis[1:]))
         prev = seq.boxes[i - 1] if seq.visible[i - 1] else seq.boxes[i]
         z, _ = preprocess(seq.frame(t0), seq.boxes[t0], s.template_factor, s.template_size, s.mean, s.std)
@@ -69,8 +70,6 @@ def collect(sequences: SequenceABC[Sequence], spec: ProcessingSpec, samples: int
             onlines.append(o[0])
         if progress:
             progress(1)
-    if not searches:
-        raise DataError("no sequence with at least two visible frames to calibrate on")
     arrays = {"template": np.stack(templates), "search": np.stack(searches)}
     if online_template:
         arrays["online_template"] = np.stack(onlines)

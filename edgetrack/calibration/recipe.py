@@ -23,7 +23,7 @@ RECIPE_DIR = Path(__file__).with_name("recipes")
 class CalibrationRecipe(FrozenConfig):
     """A calibration set's provenance: data (a training split), samples, seed and the tracking-like jitter."""
 
-    data: str = "synthetic-train"  # DATASET[:SPLIT] or a training-set name as `compress` spells it
+    data: str = "synthetic-train"  # DATASET[:SPLIT], a training-set name as `compress` spells it, unlabeled:DIR
     data_root: str | None = None
     samples: int = Field(512, gt=0)
     seed: int = 0

@@ -36,9 +36,22 @@ def _config(model: str) -> ModelConfig:
     return load_spec(model) if (Path(model) / SPEC).is_file() else model_config(model)
 
 
-def calibration_sequences(data: str, root: str | Path | None) -> list:
+def calibration_sequences(data: str, root: str | Path | None, model: str | None = None,
+                          progress: Callable[[str], None] | None = None) -> list:
     """Sequences for `data`: `DATASET:SPLIT`, or a name as `compress` and `eval` spell it (`synthetic-train`,
-    `got10k`, ...: that dataset's training split). Evaluation splits are refused."""
+    `got10k`, ...: that dataset's training split). Evaluation splits are refused.
+
+    `unlabeled:DIR` clips are labelled by `model` itself (its own fp32 trajectory, confident frames only), so
+    the crops are those the deployed tracker will see on the user's video.
+    """
+    from edgetrack.data.sources import UNLABELED, is_unlabeled
+
+    if is_unlabeled(data):
+        if model is None:
+            raise DataError(f"calibrating on {data} needs the model whose trajectory labels the clips")
+        from edgetrack.data.pseudo_labels import labeler_for_spec, pseudo_labeled
+
+        return pseudo_labeled(data[len(UNLABELED):], labeler_for_spec(model), progress=progress)[0]
     if ":" not in data and data != "synthetic":
         from edgetrack.data.sources import training_source
 
@@ -59,21 +72,22 @@ def calibration_sequences(data: str, root: str | Path | None) -> list:
 
 
 def calibrate_with(model: str, recipe: CalibrationRecipe, out: str | Path,
-                   progress: Callable[[int], None] | None = None) -> CalibrationSet:
+                   progress: Callable[[int], None] | None = None,
+                   notice: Callable[[str], None] | None = None) -> CalibrationSet:
     """A calibration set for `model` made by `recipe`, saved to `out`."""
     return run_calibrate(model, recipe.data, recipe.data_root, recipe.samples, recipe.seed, out, progress,
-                         recipe.centre_jitter, recipe.scale_jitter)
+                         recipe.centre_jitter, recipe.scale_jitter, notice)
 
 
 def run_calibrate(model: str, data: str, root: str | Path | None, samples: int, seed: int, out: str | Path,
                   progress: Callable[[int], None] | None = None, centre_jitter: float = 0.1,
-                  scale_jitter: float = 0.05) -> CalibrationSet:
+                  scale_jitter: float = 0.05, notice: Callable[[str], None] | None = None) -> CalibrationSet:
     if samples < 1:
         raise ConfigError(f"--samples must be at least 1 (got {samples}); {MIN_SAMPLES} or more give reliable "
                           "INT8 ranges")
     spec = model_spec(model)
-    calib = collect(calibration_sequences(data, root), spec, samples, seed, progress, centre_jitter, scale_jitter,
-                    online_template=takes_online_template(model))
+    calib = collect(calibration_sequences(data, root, model, notice), spec, samples, seed, progress, centre_jitter,
+                    scale_jitter, online_template=takes_online_template(model))
     calib.meta.update(model=str(model), data=data, seed=seed, template_size=spec.template_size,
                       search_size=spec.search_size, template_factor=spec.template_factor,
                       search_factor=spec.search_factor,

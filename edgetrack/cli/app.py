@@ -12,6 +12,7 @@ from edgetrack.cli import calibrate as calibrate_cmd
 from edgetrack.cli import env as env_cmd
 from edgetrack.cli import eval as eval_cmd
 from edgetrack.cli import export as export_cmd
+from edgetrack.cli import label as label_cmd
 from edgetrack.cli import models as models_cmd
 from edgetrack.cli import pipeline as pipeline_cmd
 from edgetrack.cli import targets as targets_cmd
@@ -45,6 +46,7 @@ app.command("finetune")(train_cmd.finetune)
 app.command("eval")(eval_cmd.eval_cmd)
 app.command("export")(export_cmd.export)
 app.command("calibrate")(calibrate_cmd.calibrate)
+app.command("label")(label_cmd.label)
 app.add_typer(pipeline_cmd.app, name="pipeline", help="Run a YAML pipeline of stages, resumable, with a report.")
 app.command("track")(track_cmd.track)
 app.command("bench")(bench_cmd.bench)

@@ -10,12 +10,35 @@ from edgetrack.cli.console import out
 from edgetrack.cli.options import CONFIG_OPTION, SET_OPTION, resolve
 from edgetrack.compress.config import CompressConfig, TrainStageConfig
 
-DATA_HELP = ("Comma-separated training datasets (lasot,got10k,coco,trackingnet, or synthetic-train); "
-             "default: the built-in synthetic sequences.")
+DATA_HELP = ("Comma-separated training datasets: lasot, got10k, coco, trackingnet, synthetic-train, or "
+             "unlabeled:DIR (your clips, DIR/NAME/img/*.jpg + DIR/NAME/init.txt, pseudo-labelled by --labeler). "
+             "Default: the built-in synthetic sequences.")
+WEIGHTS_HELP = "Relative share of training pairs from each --data source, in order (e.g. 1,3). [equal shares]"
+LABELER_HELP = ("Tracker that pseudo-labels unlabeled:DIR clips: a model folder, an export, a preset, "
+                "opencv:csrt or opencv:nanotrack=B.onnx,H.onnx. [the teacher / the starting model]")
 
 
 def _datasets(data: str | None) -> list[str] | None:
     return [d.strip() for d in data.split(",") if d.strip()] if data else None
+
+
+def _weights(text: str | None) -> list[float] | None:
+    """`1,3` -> [1.0, 3.0]; a clear error for anything else."""
+    if not text:
+        return None
+    try:
+        values = [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise typer.BadParameter(f"--data-weights takes numbers separated by commas (e.g. 1,3), got {text!r}") from None
+    if not values or any(v < 0 for v in values) or sum(values) <= 0:
+        raise typer.BadParameter(f"--data-weights must be non-negative with a positive sum, got {text!r}")
+    return values
+
+
+def _data_overrides(data: str | None, data_root: Path | None, data_weights: str | None,
+                    labeler: str | None) -> dict[str, object]:
+    return {"data.datasets": _datasets(data), "data.data_root": str(data_root) if data_root else None,
+            "data.weights": _weights(data_weights), "data.labeler": labeler}
 
 
 def compress(
@@ -28,6 +51,8 @@ def compress(
     method: str = typer.Option(None, help="replacement (CompressTracker), distill, or naive. [replacement]"),
     data: str = typer.Option(None, help=DATA_HELP),
     data_root: Path = typer.Option(None, help="Folder holding the datasets in their standard layouts."),
+    data_weights: str = typer.Option(None, help=WEIGHTS_HELP),
+    labeler: str = typer.Option(None, help=LABELER_HELP),
     epochs: float = typer.Option(None, help="Epochs. [500]"),
     pairs_per_epoch: int = typer.Option(None, help="Training pairs per epoch. [60000]"),
     batch_size: int = typer.Option(None, help="Batch size per process. [32]"),
@@ -50,7 +75,7 @@ def compress(
         "teacher": teacher, "teacher_weights": str(teacher_weights) if teacher_weights else None,
         "random_teacher": random_teacher, "layers": layers, "block": block, "mlp_ratio": mlp_ratio,
         "method": method,
-        "data.datasets": _datasets(data), "data.data_root": str(data_root) if data_root else None,
+        **_data_overrides(data, data_root, data_weights, labeler),
         "train.epochs": epochs, "train.pairs_per_epoch": pairs_per_epoch, "train.batch_size": batch_size,
         "train.workers": workers, "train.device": device, "train.seed": seed,
     })
@@ -63,6 +88,8 @@ def train(
     weights: Path = typer.Option(None, help="Initial weights (MAE pretraining, OSTrack, edgetrack folder)."),
     data: str = typer.Option(None, help=DATA_HELP),
     data_root: Path = typer.Option(None, help="Folder holding the datasets in their standard layouts."),
+    data_weights: str = typer.Option(None, help=WEIGHTS_HELP),
+    labeler: str = typer.Option(None, help=LABELER_HELP),
     epochs: float = typer.Option(None, help="Epochs. [300]"),
     pairs_per_epoch: int = typer.Option(None, help="Training pairs per epoch. [60000]"),
     batch_size: int = typer.Option(None, help="Batch size per process. [32]"),
@@ -80,8 +107,8 @@ def train(
     from edgetrack.train.run import run_train
 
     cfg = resolve(TrainStageConfig, config, sets, {
-        "model": model, "weights": str(weights) if weights else None, "data.datasets": _datasets(data),
-        "data.data_root": str(data_root) if data_root else None, "train.epochs": epochs,
+        "model": model, "weights": str(weights) if weights else None,
+        **_data_overrides(data, data_root, data_weights, labeler), "train.epochs": epochs,
         "train.pairs_per_epoch": pairs_per_epoch, "train.batch_size": batch_size, "train.optim.lr": lr,
         "train.workers": workers, "train.device": device, "train.seed": seed,
     })
@@ -93,6 +120,8 @@ def finetune(
     model: str = typer.Argument(..., help="Model folder to fine-tune (e.g. a compressed student)."),
     data: str = typer.Option(None, help=DATA_HELP),
     data_root: Path = typer.Option(None, help="Folder holding the datasets in their standard layouts."),
+    data_weights: str = typer.Option(None, help=WEIGHTS_HELP),
+    labeler: str = typer.Option(None, help=LABELER_HELP),
     epochs: float = typer.Option(None, help="Epochs. [300]"),
     pairs_per_epoch: int = typer.Option(None, help="Training pairs per epoch. [60000]"),
     batch_size: int = typer.Option(None, help="Batch size per process. [32]"),
@@ -109,7 +138,7 @@ def finetune(
     from edgetrack.train.run import run_train
 
     cfg = resolve(TrainStageConfig, config, sets, {
-        "model": model, "data.datasets": _datasets(data), "data.data_root": str(data_root) if data_root else None,
+        "model": model, **_data_overrides(data, data_root, data_weights, labeler),
         "train.epochs": epochs, "train.pairs_per_epoch": pairs_per_epoch, "train.batch_size": batch_size,
         "train.optim.lr": lr if lr is not None else 4e-5, "train.optim.backbone_lr_scale": 1.0,
         "train.workers": workers, "train.device": device,

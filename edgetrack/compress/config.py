@@ -11,15 +11,24 @@ from edgetrack.compress.student import StudentBlock, block_choice_problem
 from edgetrack.compress.task import LossWeights
 from edgetrack.config.base import FrozenConfig
 from edgetrack.data.pairs import PairConfig
+from edgetrack.data.pseudo_labels import LabelConfig
 from edgetrack.train.config import TrainConfig
 
 
 class DataConfig(FrozenConfig):
-    """Training data: dataset names mixed by weight; empty means the built-in synthetic sequences."""
+    """Training data: dataset names mixed by weight; empty means the built-in synthetic sequences.
+
+    `weights` are the relative shares of training pairs drawn from each dataset, in the order named; empty
+    means equal shares (`synthetic-train,unlabeled:DIR` is then 1:1, however many sequences each holds).
+    `unlabeled:DIR` clips are pseudo-labelled by `labeler` (any tracker spec `eval` accepts) or, when unset,
+    by the stage's own teacher (`compress`) or starting model (`train`, `finetune`).
+    """
 
     datasets: tuple[str, ...] = ()
     data_root: str | None = None
     weights: tuple[float, ...] = ()
+    labeler: str | None = None
+    pseudo_labels: LabelConfig = LabelConfig()
     synthetic_sequences: int = Field(200, gt=0)
     synthetic_length: int = Field(100, gt=1)
 

@@ -17,13 +17,14 @@ from edgetrack.compress.stages import StagePlan
 from edgetrack.compress.student import make_student
 from edgetrack.compress.task import CompressTask
 from edgetrack.data.pairs import PairDataset
-from edgetrack.data.sources import training_sources
+from edgetrack.data.pseudo_labels import labeler_for_model
 from edgetrack.errors import CheckpointError, ConfigError
 from edgetrack.locks import folder_lock
 from edgetrack.models.factory import bundled_weights, create_model, is_model_folder, save_model
 from edgetrack.models.tracker import TrackerModel
 from edgetrack.runtime.spec import ProcessingSpec
 from edgetrack.train.checkpoint import run_key
+from edgetrack.train.data import needs_labeler, stage_sources
 from edgetrack.train.distributed import DistInfo, barrier, cleanup, init_distributed, pick_device
 from edgetrack.train.loop import StepFn, Trainer
 
@@ -97,14 +98,18 @@ def _compress(cfg: CompressConfig, out: Path, resume: bool, fresh: bool, on_mism
         student = make_student(teacher, cfg.layers, cfg.init, plan, cfg.block, cfg.mlp_ratio, drop_path=cfg.drop_path)
         model = ReplacementModel(teacher, student, plan)
         task = CompressTask(model, cfg.method, cfg.losses)
-    dataset = PairDataset(training_sources(cfg.data), ProcessingSpec.from_model_config(student.cfg), cfg.pairs,
+    labeler = (labeler_for_model(f"teacher {cfg.teacher}", teacher, teacher_sha, str(device))
+               if needs_labeler(cfg.data) else None)
+    sources, labels_key = stage_sources(cfg.data, labeler, dist)
+    dataset = PairDataset(sources, ProcessingSpec.from_model_config(student.cfg), cfg.pairs,
                           cfg.data.weights or None, seed=cfg.train.seed)
     schedule = ReplacementSchedule(cfg.schedule, cfg.train.epochs, len(plan))
     trainer: Trainer
     step_fn = compress_step(task, schedule, cfg.train.seed, lambda s: trainer.epoch(s))
     trainer = Trainer(model, step_fn, dataset, cfg.train, out, device, dist, state_module=student,
                       progress_extra=lambda s: {"p": schedule.p(trainer.epoch(s))},
-                      run=run_key(cfg.to_dict(), teacher_sha256=teacher_sha, world_size=dist.world_size))
+                      run=run_key(cfg.to_dict(), teacher_sha256=teacher_sha, world_size=dist.world_size,
+                                  **labels_key))
     if resume and not fresh:
         trainer.resume(on_mismatch)
     losses = trainer.fit()

@@ -12,11 +12,13 @@ from edgetrack.compress.config import TrainStageConfig
 from edgetrack.compress.run import weights_hash
 from edgetrack.compress.task import track_losses
 from edgetrack.data.pairs import PairDataset
-from edgetrack.data.sources import training_sources
+from edgetrack.data.pseudo_labels import Labeler, labeler_for_model
+from edgetrack.errors import DataError
 from edgetrack.locks import folder_lock
 from edgetrack.models.factory import create_model, is_model_folder, save_model
 from edgetrack.runtime.spec import ProcessingSpec
 from edgetrack.train.checkpoint import run_key
+from edgetrack.train.data import needs_labeler, stage_sources
 from edgetrack.train.distributed import DistInfo, barrier, cleanup, init_distributed, pick_device
 from edgetrack.train.loop import Trainer
 
@@ -46,7 +48,8 @@ def _train(cfg: TrainStageConfig, out: Path, resume: bool, stage: str, fresh: bo
     else:
         model = create_model(cfg.model, checkpoint=cfg.weights, drop_path=cfg.drop_path, ce=False)
         parent = weights_hash(cfg.weights) if cfg.weights else "scratch"
-    dataset = PairDataset(training_sources(cfg.data), ProcessingSpec.from_model_config(model.cfg), cfg.pairs,
+    sources, labels_key = stage_sources(cfg.data, _own_labeler(cfg, model, parent, device), dist)
+    dataset = PairDataset(sources, ProcessingSpec.from_model_config(model.cfg), cfg.pairs,
                           cfg.data.weights or None, seed=cfg.train.seed)
 
     def step_fn(module: nn.Module, batch: Mapping[str, Tensor], step: int) -> dict[str, Tensor]:
@@ -55,7 +58,7 @@ def _train(cfg: TrainStageConfig, out: Path, resume: bool, stage: str, fresh: bo
         return {**losses, "total": losses["track"]}
 
     trainer = Trainer(model, step_fn, dataset, cfg.train, out, device, dist,
-                      run=run_key(cfg.to_dict(), stage=stage, init=parent, world_size=dist.world_size))
+                      run=run_key(cfg.to_dict(), stage=stage, init=parent, world_size=dist.world_size, **labels_key))
     if resume and not fresh:
         trainer.resume(on_mismatch)
     losses = trainer.fit()
@@ -65,3 +68,13 @@ def _train(cfg: TrainStageConfig, out: Path, resume: bool, stage: str, fresh: bo
                    parents={"init": parent}, metrics={"final_losses": losses})
     barrier(dist)  # no process returns before rank 0 has written the weights the next stage reads
     return out / "model"
+
+
+def _own_labeler(cfg: TrainStageConfig, model: nn.Module, parent: str, device: torch.device) -> Labeler | None:
+    """The starting model labels unlabeled clips when no labeler is named; a model from scratch cannot."""
+    if not needs_labeler(cfg.data):
+        return None
+    if parent == "scratch":
+        raise DataError("unlabeled clips need a labeler, and a model trained from scratch cannot label them: "
+                        "pass --labeler SPEC (e.g. a model folder or opencv:nanotrack=B.onnx,H.onnx) or --weights")
+    return labeler_for_model(cfg.model, model, parent, str(device))
