@@ -35,3 +35,9 @@ def randomize_bn(model: torch.nn.Module, seed: int = 0) -> None:
         if isinstance(m, torch.nn.BatchNorm2d):
             m.running_mean.copy_(torch.randn(m.num_features, generator=g) * 0.1)
             m.running_var.copy_(torch.rand(m.num_features, generator=g) + 0.5)
+
+
+@pytest.fixture(autouse=True)
+def _label_cache(tmp_path_factory, monkeypatch) -> None:
+    """Pseudo-labels go to a fresh cache per test, never to the user's ~/.cache."""
+    monkeypatch.setenv("EDGETRACK_CACHE", str(tmp_path_factory.mktemp("cache")))

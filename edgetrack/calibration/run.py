@@ -41,17 +41,17 @@ def calibration_sequences(data: str, root: str | Path | None, model: str | None 
     """Sequences for `data`: `DATASET:SPLIT`, or a name as `compress` and `eval` spell it (`synthetic-train`,
     `got10k`, ...: that dataset's training split). Evaluation splits are refused.
 
-    `unlabeled:DIR` clips are labelled by `model` itself (its own fp32 trajectory, confident frames only), so
-    the crops are those the deployed tracker will see on the user's video.
+    `unlabeled:DIR` clips are tracked by `model` itself and its whole fp32 trajectory is used (uncertain frames
+    too), so the crops are those the deployed tracker will see on the user's video.
     """
     from edgetrack.data.sources import UNLABELED, is_unlabeled
 
     if is_unlabeled(data):
         if model is None:
             raise DataError(f"calibrating on {data} needs the model whose trajectory labels the clips")
-        from edgetrack.data.pseudo_labels import labeler_for_spec, pseudo_labeled
+        from edgetrack.data.pseudo_labels import TRAJECTORY, labeler_for_spec, pseudo_labeled
 
-        return pseudo_labeled(data[len(UNLABELED):], labeler_for_spec(model), progress=progress)[0]
+        return pseudo_labeled(data[len(UNLABELED):], labeler_for_spec(model), TRAJECTORY, progress=progress)[0]
     if ":" not in data and data != "synthetic":
         from edgetrack.data.sources import training_source
 

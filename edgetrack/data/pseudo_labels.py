@@ -39,11 +39,15 @@ LABELS_VERSION = 1
 
 
 class LabelConfig(FrozenConfig):
-    """Which of the labeler's frames become training labels."""
+    """Which of the labeler's frames become training labels (min_fb_iou 0: no backward check)."""
 
     min_score: float = Field(0.3, ge=0)
     min_fb_iou: float = Field(0.5, ge=0, le=1)
     fb_window: int = Field(10, gt=0)
+
+
+#: the model's whole own trajectory, every frame kept (calibration: the crops the deployed tracker will see)
+TRAJECTORY = LabelConfig(min_score=0.0, min_fb_iou=0.0)
 
 
 @dataclass(frozen=True)
@@ -87,8 +91,12 @@ def labeler_for_model(name: str, model: Any, weights_sha: str, device: str = "cp
 def label_clip(tracker: Any, clip: Clip, cfg: LabelConfig) -> ClipLabels:
     """Track the clip forward, check it backward window by window, keep the frames that pass both tests."""
     forward, scores = _track(tracker, clip, range(len(clip.frames)), clip.init_box)
-    fb = _fb_consistency(tracker, clip, forward, cfg.fb_window)
-    kept = (scores >= cfg.min_score) & (fb >= cfg.min_fb_iou)
+    if cfg.min_fb_iou > 0:
+        fb = _fb_consistency(tracker, clip, forward, cfg.fb_window)
+        kept = (scores >= cfg.min_score) & (fb >= cfg.min_fb_iou)
+    else:  # no backward check asked for: not run, and recorded as NaN
+        fb = np.full(len(forward), np.nan)
+        kept = scores >= cfg.min_score
     kept[0] = True  # the user's own box
     return ClipLabels(forward, kept, scores, fb)
 
@@ -213,4 +221,4 @@ def export_labels(root: str | Path, labeler: Labeler, out: str | Path, cfg: Labe
 def _summary(name: str, folder: Path) -> dict[str, Any]:
     rows = np.loadtxt(folder / "confidence.txt", delimiter=",", skiprows=1, ndmin=2)
     return {"clip": name, "frames": len(rows), "kept": int(rows[:, 2].sum()), "mean_score": float(rows[1:, 0].mean()),
-            "mean_fb_iou": float(rows[1:, 1].mean())}
+            "mean_fb_iou": float(np.nanmean(rows[1:, 1])) if np.isfinite(rows[1:, 1]).any() else float("nan")}

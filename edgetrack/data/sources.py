@@ -79,6 +79,10 @@ def unlabeled_source(folder: str, labeler: Labeler | None, labels: LabelConfig |
         raise DataError(f"training on unlabeled:{folder} needs a labeler to pseudo-label its clips; pass "
                         "--labeler SPEC (a model folder, an export, a preset or opencv:NAME)")
     sequences, key = pseudo_labeled(folder, labeler, labels, progress=progress)
+    if not any(int(seq.visible.sum()) >= 2 for seq in sequences):
+        raise DataError(f"{labeler.name} kept no frame of the clips in {folder} beyond their first (its scores or "
+                        "forward-backward IoUs are all below the thresholds); inspect them with edgetrack label, "
+                        "use a stronger --labeler or lower data.pseudo_labels.min_score / min_fb_iou")
     return LabeledClips(sequences, key)
 
 

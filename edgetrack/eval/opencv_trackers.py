@@ -149,7 +149,9 @@ class OpenCVTracker:
         rect = np.asarray(rect, dtype=np.float64).reshape(-1)
         if ok and rect.shape == (4,) and np.all(np.isfinite(rect)) and rect[2] > 0 and rect[3] > 0:
             self._box = rect
-        score = float(self._tracker.getTrackingScore()) if hasattr(self._tracker, "getTrackingScore") else float(ok)
+        score = float(self._tracker.getTrackingScore()) if hasattr(self._tracker, "getTrackingScore") else -1.0
+        if score < 0:  # trackers without a confidence (CSRT, KCF) report -1 there: their success flag instead
+            score = float(ok)
         timings = {"pre": (t1 - t0) * 1e3, "infer": (t2 - t1) * 1e3, "post": 0.0}
         return TrackResult(self.box, score, timings)  # type: ignore[arg-type]
 
