@@ -1,11 +1,13 @@
 """OpenCV's VitTrack through edgetrack's whole chain, against `cv2.TrackerVit` on the same real frames.
 
-Import the ONNX file's weights, calibrate on synthetic-train, export fp32/fp16/INT8, build for the cpu target
+Import the ONNX file's weights, calibrate (on synthetic-train, or with `--calib-data unlabeled:DIR` along the
+model's own trajectory on the user's clips), export fp32/fp16/INT8, build for the cpu target
 (fp32 and INT8: the INT8 build is the export's Q/DQ model), then track a folder of real sequences with every
 variant and with OpenCV's own tracker, in one process, one sequence at a time, with the same thread count for
 torch, ONNX Runtime and OpenCV.
 
-    python -m benchmarks.vittrack_chain --weights object_tracking_vittrack_2023sep.onnx --real ../shared/real
+    python -m benchmarks.vittrack_chain --weights object_tracking_vittrack_2023sep.onnx --real ../shared/real \
+        [--calib-data unlabeled:../shared/unlabeled]
 """
 
 from __future__ import annotations
@@ -27,13 +29,13 @@ def edgetrack(*args: str) -> None:
     subprocess.run([sys.executable, "-m", "edgetrack", *args], check=True)
 
 
-def build_chain(weights: Path, out: Path) -> dict[str, str]:
+def build_chain(weights: Path, out: Path, calib_data: str = "synthetic-train") -> dict[str, str]:
     """Every artifact of the chain (made once, reused on re-runs): variant -> `--model` argument."""
     model, calib, export = out / "model", out / "calib", out / "export"
     if not (model / "config.json").is_file():
         edgetrack("models", "import", "vittrack", "--checkpoint", str(weights), "--out", str(model))
     if not calib.is_dir():
-        edgetrack("calibrate", "-m", str(model), "--data", "synthetic-train", "--samples", "256", "--out", str(calib))
+        edgetrack("calibrate", "-m", str(model), "--data", calib_data, "--samples", "256", "--out", str(calib))
     if not (export / "model.int8.onnx").is_file():
         edgetrack("export", str(model), "--out", str(export), "--precision", "fp32,fp16,int8", "--calib", str(calib))
     variants = {"torch": str(model), "onnx fp32": str(export)}
@@ -50,6 +52,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--weights", type=Path, required=True, help="OpenCV's VitTrack ONNX file")
     parser.add_argument("--real", type=Path, required=True, help="folder of real sequences (NAME/img, groundtruth.txt)")
+    parser.add_argument("--calib-data", default="synthetic-train", help="calibrate --data of the INT8 export")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", type=Path, default=Path("runs/vittrack-chain"))
     args = parser.parse_args()
@@ -61,7 +64,7 @@ def main() -> None:
     cv2.setNumThreads(args.threads)  # ONNX Runtime uses one thread per physical core by default
     bench = BENCHMARKS.get("folder")
     rows = []
-    for name, model in build_chain(args.weights, args.out).items():
+    for name, model in build_chain(args.weights, args.out, args.calib_data).items():
         results = args.out / "eval" / model_label(model) / "results"
         sequences = run_benchmark(model, bench, results, args.real, workers=1)
         m = evaluate_results(results, sequences, bench.protocol)["overall"]
@@ -72,7 +75,8 @@ def main() -> None:
     append_result(f"VitTrack through the chain vs cv2.TrackerVit on {args.real.name} (real footage, one run)", header,
                   rows, notes=f"Sequences: every folder of `{args.real}`, OPE, lasot protocol. torch: the imported "
                               "model; onnx fp32: the export on ONNX Runtime; cpu build: `edgetrack build "
-                              "--target cpu`; opencv:vittrack: `cv2.TrackerVit` on the same file, BGR frames. "
+                              f"--target cpu`, INT8 calibrated on `{args.calib_data}` (256 samples); "
+                              "opencv:vittrack: `cv2.TrackerVit` on the same file, BGR frames. "
                               f"ms/frame: mean time of one `track()` call, {args.threads} threads each, sequences "
                               "one at a time.")
 

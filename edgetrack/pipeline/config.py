@@ -41,13 +41,15 @@ class BuildStage(FrozenConfig):
 
 
 class EvalStage(FrozenConfig):
-    """One-pass evaluation of the teacher, the student and the deployed artifact."""
+    """One-pass evaluation of the teacher, the student, the deployed artifact and any baselines."""
 
     benchmark: str = "synthetic-test"
     data_root: str | None = None
     workers: int = Field(1, gt=0)
     device: str = "cpu"
     teacher: bool = True
+    # other trackers scored on the same frames for the report (`opencv:vittrack=F.onnx`, a model folder, ...)
+    baselines: tuple[str, ...] = ()
 
 
 class BenchStage(FrozenConfig):

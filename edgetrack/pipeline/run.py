@@ -120,6 +120,11 @@ def teacher_model(cfg: PipelineConfig, out: Path) -> str:
     return str(folder)
 
 
+def baseline_models(specs: tuple[str, ...]) -> dict[str, str]:
+    """Report label -> tracker argument of the eval stage's baselines (`opencv:vittrack=F` -> `opencv:vittrack`)."""
+    return {spec.split("=", 1)[0] if spec.startswith("opencv:") else Path(spec).name: spec for spec in specs}
+
+
 def _eval(cfg: PipelineConfig, out: Path, models: dict[str, str], parents: dict[str, str],
           say: Announce) -> StageResult:
     from edgetrack.cli.eval import evaluate_model
@@ -133,8 +138,8 @@ def _eval(cfg: PipelineConfig, out: Path, models: dict[str, str], parents: dict[
     def body(folder: Path) -> tuple[str, dict[str, Any]]:
         root = Path(ev.data_root) if ev.data_root else None
         overall = {}
-        for label, model in models.items():
-            report = evaluate_model(model, bench, folder / label, root, ev.workers, ev.device)
+        for label, model in (models | baseline_models(ev.baselines)).items():
+            report = evaluate_model(model, bench, folder / label.replace(":", "-"), root, ev.workers, ev.device)
             if report is not None:
                 overall[label] = report["overall"]
         plots = [str(p) for p in save_plots(overall, folder, bench.name)] if overall else []
