@@ -138,7 +138,8 @@ def _eval(cfg: PipelineConfig, out: Path, models: dict[str, str], parents: dict[
     def body(folder: Path) -> tuple[str, dict[str, Any]]:
         root = Path(ev.data_root) if ev.data_root else None
         overall = {}
-        for label, model in (models | baseline_models(ev.baselines)).items():
+        baselines = {(f"baseline:{k}" if k in models else k): v for k, v in baseline_models(ev.baselines).items()}
+        for label, model in (models | baselines).items():
             report = evaluate_model(model, bench, folder / label.replace(":", "-"), root, ev.workers, ev.device)
             if report is not None:
                 overall[label] = report["overall"]

@@ -70,3 +70,21 @@ def test_unknown_pipeline_key_is_a_clear_error(tmp_path, capsys) -> None:
     bad.write_text("compres: {layers: 2}\n")
     assert run(["pipeline", "run", str(bad)]) == 2
     assert "compress" in capsys.readouterr().err  # did-you-mean suggestion
+
+
+@pytest.mark.slow
+def test_eval_baselines_are_scored_on_the_same_frames_and_reported(tmp_path, monkeypatch) -> None:
+    monkeypatch.setattr(eval_run, "benchmark_sequences", lambda bench, root: [synthetic_sequence(900, 12)])
+    file = micro_pipeline(tmp_path)
+    assert run(["pipeline", "run", file, "--set", "bench=null", "--set", 'eval.baselines=["opencv:csrt"]']) == 0
+    record = json.loads((tmp_path / "run" / "eval" / STAGE_RECORD).read_text())
+    overall = record["outputs"]["overall"]
+    assert set(overall) == {"teacher", "student", "deployed", "opencv:csrt"}
+    assert f"| opencv:csrt | {overall['opencv:csrt']['auc']:.2f}" in (tmp_path / "run" / "report.md").read_text()
+
+
+def test_baseline_labels() -> None:
+    from edgetrack.pipeline.run import baseline_models
+
+    assert baseline_models(("opencv:vittrack=/m/v.onnx", "runs/x/student")) == {
+        "opencv:vittrack": "opencv:vittrack=/m/v.onnx", "student": "runs/x/student"}

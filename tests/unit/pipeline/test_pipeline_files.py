@@ -75,3 +75,16 @@ def test_data_roots_can_be_set_on_the_command_line() -> None:
     assert cfg.compress.data.data_root == "/mnt/d"
     assert cfg.eval is not None and cfg.eval.data_root == "/mnt/d/LaSOT"
     assert cfg.calibrate is not None and cfg.calibrate.resolved().data_root == "/mnt/g"
+
+
+def test_vittrack_adapt_is_the_measured_recipe() -> None:
+    """The file holds what benchmarks/vittrack_adapt.py measured: 2 blocks, replacement, clips mixed 1:1."""
+    cfg = load_config(PipelineConfig, PIPELINES / "vittrack-adapt.yaml")
+    c = cfg.compress
+    assert (c.teacher, c.layers, c.method, c.drop_path) == ("vittrack", 2, "replacement", 0.0)
+    assert c.data.datasets[0] == "synthetic-train" and c.data.datasets[1].startswith("unlabeled:")
+    assert c.data.weights == (1.0, 1.0) and c.data.labeler is None  # the teacher labels
+    assert c.train.epochs * c.train.pairs_per_epoch / c.train.batch_size == 200
+    assert cfg.calibrate is not None and cfg.calibrate.data.startswith("unlabeled:")
+    assert cfg.eval is not None and cfg.eval.benchmark == "folder"
+    assert [b.split("=")[0] for b in cfg.eval.baselines] == ["opencv:vittrack"]
