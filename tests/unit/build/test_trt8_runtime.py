@@ -115,6 +115,30 @@ def _python38() -> str | None:
     return None
 
 
+def _python_38_violations(path: Path) -> str:
+    """vermin's report of what in `path` needs a Python newer than 3.8 (empty when nothing does)."""
+    vermin = Path(sys.executable).with_name("vermin")
+    if not vermin.is_file():
+        pytest.skip("vermin is not installed (pip install -e '.[dev]')")
+    out = subprocess.run([str(vermin), "-t=3.8-", "--no-tips", "--violations", str(path)], capture_output=True,
+                         text=True, timeout=120)
+    return "" if out.returncode == 0 else out.stdout
+
+
+def test_rendered_runtime_needs_nothing_newer_than_python_3_8(tmp_path) -> None:
+    """Where no Python 3.8 can be installed (CI), vermin reads the rendered runtime against 3.8's library."""
+    (tmp_path / RUNTIME).write_text(render_trt8_runtime())
+    assert _python_38_violations(tmp_path / RUNTIME) == ""
+
+
+def test_the_python_3_8_check_catches_a_310_call(tmp_path) -> None:
+    # a crop helper gaining zip(..., strict=True) (ruff's B905) parses as 3.8 but fails there at run time
+    source = render_trt8_runtime() + "\n\ndef _pairs(a, b):\n    return list(zip(a, b, strict=True))\n"
+    (tmp_path / RUNTIME).write_text(source)
+    ast.parse(source, feature_version=(3, 8))  # the syntax check alone lets it through
+    assert "zip(strict)" in _python_38_violations(tmp_path / RUNTIME)
+
+
 def test_runtime_runs_under_python_3_8(tmp_path) -> None:
     python = _python38()
     if python is None:
