@@ -3,8 +3,11 @@
 TensorRT's ONNX parser and builder accept a Q/DQ network only when (TensorRT developer guide, "Working with
 Quantized Types"; ONNX parser operator support for QuantizeLinear / DequantizeLinear):
 
-- DequantizeLinear takes 8-bit (or FP8 / INT4) inputs: an INT32 bias behind a DequantizeLinear fails at parse;
-- zero points are 0 (TensorRT quantisation is symmetric) and of the quantised type;
+- DequantizeLinear takes signed INT8 (or FP8 / INT4) inputs: UINT8 is refused, and an INT32 bias behind a
+  DequantizeLinear fails at parse;
+- every QuantizeLinear has a zero point (without one its output is UINT8), and zero points are 0 (TensorRT
+  quantisation is symmetric) and INT8;
+- INT8 weights lie in [-127, 127]: the symmetric range, whose -128 TensorRT does not represent;
 - activations are quantised per tensor (a scalar scale); weights may be per channel, on the output-channel
   axis of the layer that consumes them (Conv: 0, ConvTranspose: 1, MatMul: the last axis of B, Gemm: 1, or 0
   with transB);
@@ -33,10 +36,17 @@ class QDQError(EdgetrackError):
 
 
 def _eight_bit_types() -> set[int]:
+    """The quantised types TensorRT dequantises: signed INT8, FP8 and INT4 (never the unsigned ones)."""
     from onnx import TensorProto
 
-    names = ("INT8", "UINT8", "FLOAT8E4M3FN", "FLOAT8E5M2", "INT4", "UINT4")
+    names = ("INT8", "FLOAT8E4M3FN", "FLOAT8E5M2", "INT4")
     return {getattr(TensorProto, n) for n in names if hasattr(TensorProto, n)}
+
+
+def _type_name(dtype: int) -> str:
+    from onnx import TensorProto
+
+    return TensorProto.DataType.Name(dtype)
 
 
 def _attr(node: Any, name: str, default: int) -> int:
@@ -83,10 +93,11 @@ def _check_dq(g: _Graph, node: Any, eight_bit: set[int]) -> Iterable[str]:
     if x in g.inits:
         dtype = g.inits[x].data_type
         if dtype not in eight_bit:
-            from onnx import TensorProto
-
-            yield (f"{where} dequantises initializer '{x}' of type {TensorProto.DataType.Name(dtype)}: TensorRT "
-                   "accepts only 8-bit (or FP8/INT4) inputs; keep biases in floating point")
+            yield (f"{where} dequantises initializer '{x}' of type {_type_name(dtype)}: TensorRT accepts only "
+                   "signed INT8 (or FP8/INT4) inputs; quantise weights to INT8 and keep biases in floating point")
+        elif g.values[x].dtype == np.int8 and np.any(g.values[x] == -128):
+            yield (f"{where} dequantises INT8 weight '{x}' holding -128; TensorRT's symmetric INT8 range is "
+                   "[-127, 127]")
     elif g.producer.get(x) is None or g.producer[x].op_type != "QuantizeLinear":
         yield f"{where} dequantises '{x}', which is neither a constant nor a QuantizeLinear output"
     yield from _check_zero_point(g, node, where)
@@ -114,12 +125,19 @@ def _check_zero_point(g: _Graph, node: Any, where: str) -> Iterable[str]:
     zp = g.values.get(node.input[2])
     if zp is None:
         yield f"{where} has a zero point that is not a constant"
-    elif np.any(zp != 0):
+        return
+    if np.any(zp != 0):
         yield f"{where} has a non-zero zero point; TensorRT quantisation is symmetric (zero point 0)"
+    dtype = g.inits[node.input[2]].data_type
+    if dtype not in _eight_bit_types():
+        yield f"{where} has a {_type_name(dtype)} zero point; TensorRT needs signed INT8 (or FP8) quantisation"
 
 
 def _check_q(g: _Graph, node: Any) -> Iterable[str]:
     where = f"QuantizeLinear '{node.name or node.output[0]}'"
+    if len(node.input) < 3 or not node.input[2]:
+        yield (f"{where} has no zero point, so its output is UINT8; TensorRT needs an INT8 zero point of 0 on "
+               "every QuantizeLinear")
     yield from _check_zero_point(g, node, where)
     scale = g.values.get(node.input[1])
     if scale is not None and scale.size > 1 and node.input[0] not in g.inits:

@@ -20,17 +20,25 @@ def _init(name: str, array: np.ndarray) -> onnx.TensorProto:
     return numpy_helper.from_array(array, name)
 
 
+def _weights(dtype, low: int) -> np.ndarray:
+    w = np.ones((4, 3, 3, 3), dtype=dtype)
+    if dtype == np.int8:
+        w.flat[0] = low
+    return w
+
+
 def _conv_graph(weight_dtype=np.int8, bias_int32: bool = False, zero_point: int = 0, weight_axis: int = 0,
-                input_dequantised: bool = True, act_per_channel: bool = False, q_to_relu: bool = False):
+                input_dequantised: bool = True, act_per_channel: bool = False, q_to_relu: bool = False,
+                unsigned: bool = False, q_zero_point: bool = True, weight_min: int = -127):
     """x -> Q -> DQ -> Conv(DQ(w), bias) -> y: TensorRT's pattern, with one rule broken on request."""
     inits = [
         _init("x_scale", np.array([0.1] * 3 if act_per_channel else 0.1, dtype=np.float32)),
-        _init("x_zp", np.array([0] * 3 if act_per_channel else 0, dtype=np.int8)),
-        _init("w", np.ones((4, 3, 3, 3), dtype=weight_dtype)),
+        _init("x_zp", np.array([0] * 3 if act_per_channel else 0, dtype=np.uint8 if unsigned else np.int8)),
+        _init("w", _weights(np.uint8 if unsigned else weight_dtype, weight_min)),
         _init("w_scale", np.full(4 if weight_axis == 0 else 3, 0.02, dtype=np.float32)),
-        _init("w_zp", np.full(4 if weight_axis == 0 else 3, zero_point, dtype=np.int8)),
+        _init("w_zp", np.full(4 if weight_axis == 0 else 3, zero_point, dtype=np.uint8 if unsigned else np.int8)),
     ]
-    nodes = [helper.make_node("QuantizeLinear", ["x", "x_scale", "x_zp"], ["xq"], name="q_x",
+    nodes = [helper.make_node("QuantizeLinear", ["x", "x_scale", "x_zp"][:3 if q_zero_point else 2], ["xq"], name="q_x",
                               **({"axis": 1} if act_per_channel else {})),
              helper.make_node("DequantizeLinear", ["xq", "x_scale", "x_zp"], ["xd"], name="dq_x",
                               **({"axis": 1} if act_per_channel else {})),
@@ -63,6 +71,10 @@ def test_the_tensorrt_pattern_passes() -> None:
     ({"input_dequantised": False}, "floating-point input"),
     ({"act_per_channel": True}, "activation per channel"),
     ({"q_to_relu": True}, "must feed DequantizeLinear only"),
+    ({"unsigned": True}, "of type UINT8: TensorRT accepts only signed INT8"),
+    ({"unsigned": True}, "has a UINT8 zero point"),
+    ({"q_zero_point": False}, "has no zero point, so its output is UINT8"),
+    ({"weight_min": -128}, "holding -128"),
 ])
 def test_each_broken_rule_is_named(broken: dict, message: str) -> None:
     problems = check_qdq(_conv_graph(**broken))
@@ -90,3 +102,30 @@ def test_int8_export_has_no_dequantised_non_int8_initializer(tmp_path) -> None:
     dq_inputs = [n.input[0] for n in graph.graph.node if n.op_type == "DequantizeLinear" and n.input[0] in inits]
     assert dq_inputs and all(inits[x] == TensorProto.INT8 for x in dq_inputs)
     assert check_qdq(graph) == []
+
+
+def test_export_refuses_an_int8_graph_that_breaks_the_rules(tmp_path, monkeypatch, capsys) -> None:
+    """Export end to end with a quantiser that leaves UINT8 activations: the export fails and writes nothing."""
+    from onnxruntime.quantization import QuantType
+
+    import onnxruntime.quantization as ortq  # the quantiser imports it lazily: patch onnxruntime's own function
+
+    from edgetrack.cli.app import run
+
+    original = ortq.quantize_static
+
+    def unsigned(*args, **kwargs):
+        kwargs.update(activation_type=QuantType.QUInt8, extra_options={"QuantizeBias": False})
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(ortq, "quantize_static", unsigned)
+    torch.manual_seed(0)
+    folder = save_model(TrackerModel(MICRO.replace(stem="conv", patch_size=8)).eval(), tmp_path / "m")
+    rng = np.random.default_rng(0)
+    CalibrationSet({"template": rng.standard_normal((4, 3, 32, 32)).astype(np.float32),
+                    "search": rng.standard_normal((4, 3, 64, 64)).astype(np.float32)}).save(tmp_path / "c.npz")
+    code = run(["export", str(folder), "--out", str(tmp_path / "exp"), "--precision", "fp32,int8",
+                "--calib", str(tmp_path / "c.npz")])
+    err = capsys.readouterr().err
+    assert code == 2 and "is not an INT8 graph TensorRT can build" in err and "UINT8" in err
+    assert not (tmp_path / "exp" / "model.int8.onnx").exists()
