@@ -106,9 +106,8 @@ def test_int8_export_has_no_dequantised_non_int8_initializer(tmp_path) -> None:
 
 def test_export_refuses_an_int8_graph_that_breaks_the_rules(tmp_path, monkeypatch, capsys) -> None:
     """Export end to end with a quantiser that leaves UINT8 activations: the export fails and writes nothing."""
-    from onnxruntime.quantization import QuantType
-
     import onnxruntime.quantization as ortq  # the quantiser imports it lazily: patch onnxruntime's own function
+    from onnxruntime.quantization import QuantType
 
     from edgetrack.cli.app import run
 
