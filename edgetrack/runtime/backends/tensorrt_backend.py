@@ -29,7 +29,7 @@ from edgetrack.config.base import build_config
 from edgetrack.data.crops import Crop, crop_and_resize, normalize
 from edgetrack.errors import ArtifactError, ConfigError, EdgetrackError, MissingDependencyError, TrackingError
 from edgetrack.runtime.backends.base import Backend
-from edgetrack.runtime.cuda.api import on_device
+from edgetrack.runtime.cuda.api import on_device, warn_once
 from edgetrack.runtime.decode import decode_outputs, hann2d
 
 if TYPE_CHECKING:
@@ -174,7 +174,9 @@ class TensorRTBackend(Backend):
                    if search is not None and search.dtype == f32 else None)
             maps = all(n in self.tensors and self.tensors[n].dtype == f32 for n in MAPS)
             dec = DeviceDecoder(s.feat_size, self.stream, self.device) if maps else None
-        except EdgetrackError:  # no NVRTC here: the host pre/post-processing still works
+        except EdgetrackError as err:  # no NVRTC, or PTX this driver cannot load: the host path still works
+            warn_once(f"edgetrack: TensorRT backend falls back to host pre/post-processing (crop, normalise and "
+                      f"decode on the CPU, slower per frame): {err}")
             return None, None
         return pre, dec
 

@@ -315,13 +315,14 @@ def compile_kernels(source: str, arch: str) -> Module:
                         f"{nvrtc[0]}.{nvrtc[1]} writes PTX newer than this driver (CUDA {driver[0]}.{driver[1]}) "
                         "can load; install the cuda-python release that matches the driver "
                         f"(pip install 'cuda-python=={driver[0]}.*')")
-    _warn_once(f"edgetrack: CUBIN compilation for {sm_of(arch)} failed ({cubin_error}); loading PTX for "
+    warn_once(f"edgetrack: CUBIN compilation for {sm_of(arch)} failed ({cubin_error}); loading PTX for "
                f"{arch_of(arch)} instead (JIT-compiled by the driver at load)")
     return Module(compile_ptx(source, arch), "ptx")
 
 
 @functools.cache
-def _warn_once(message: str) -> None:
+def warn_once(message: str) -> None:
+    """Log `message` as a warning and print it to stderr, once per process."""
     logging.getLogger("edgetrack.cuda").warning(message)
     print(message, file=sys.stderr)
 

@@ -103,3 +103,30 @@ def test_graphs_use_the_instantiate_call_both_cuda_python_lines_share_and_are_de
     assert driver.names()[-2:] == ["cuGraphExecDestroy", "cuGraphDestroy"]
     graph.destroy()  # twice is harmless
     assert driver.names().count("cuGraphDestroy") == 1
+
+
+def test_tensorrt_backend_logs_its_host_fallback_once_with_the_reason(fake, monkeypatch, caplog, capsys) -> None:
+    """PTX newer than the driver: the backend keeps working on the host path, and says so once, loudly."""
+    import logging
+
+    import numpy as np
+
+    from edgetrack.runtime.backends.tensorrt_backend import TensorRTBackend
+    from edgetrack.runtime.cuda import pipeline
+
+    _, nvrtc = fake
+    nvrtc.results["nvrtcCompileProgram"] = _cubin_fails
+    nvrtc.results["nvrtcVersion"] = (0, 13, 0)
+    monkeypatch.setattr(pipeline, "device_properties", lambda device: ("Orin (fake)", "8.7"))
+    monkeypatch.setattr(pipeline, "_MODULES", {})
+    api.warn_once.cache_clear()
+    f32 = types.SimpleNamespace(dtype=np.dtype(np.float32))
+    backend = types.SimpleNamespace(io_spec=types.SimpleNamespace(mean=(0.5,) * 3, std=(0.25,) * 3, feat_size=8),
+                                    tensors={"search": f32, "score_map": f32, "size_map": f32, "offset_map": f32},
+                                    stream=types.SimpleNamespace(stream="s"), device=0)
+    with caplog.at_level(logging.WARNING, logger="edgetrack.cuda"):
+        assert TensorRTBackend._device_helpers(backend) == (None, None)  # type: ignore[arg-type]
+        assert TensorRTBackend._device_helpers(backend) == (None, None)  # type: ignore[arg-type]
+    fallbacks = [r.getMessage() for r in caplog.records if "falls back to host" in r.getMessage()]
+    assert len(fallbacks) == 1 and "NVRTC 13.0 writes PTX newer than this driver (CUDA 12.6)" in fallbacks[0]
+    assert capsys.readouterr().err.count("falls back to host pre/post-processing") == 1
