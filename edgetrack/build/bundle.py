@@ -82,7 +82,7 @@ def render_trt8_runtime() -> str:
     parts = [f"CLIP_MARGIN = {crops.CLIP_MARGIN}"]
     shared_objects = (crops.Crop, crops._as_box, crops.crop_geometry, crops._axis_taps, crops._crop_and_resize_cv2,
                       crops.crop_and_resize, crops.normalize, crops.map_box_back, crops.clip_box, decode.hann2d,
-                      decode._squeeze, decode.decode, decode.decode_outputs)
+                      decode._squeeze, decode.decode, decode.decode_outputs, decode.windowed_peak, decode.decode_frame)
     parts += [inspect.getsource(obj) for obj in shared_objects]
     shared = "# --- shared with edgetrack: data/crops.py, runtime/decode.py ---\n\n" + "\n\n".join(parts)
     return template.replace(SHARED_LINE, shared)

@@ -166,12 +166,7 @@ class Tracker:
         search, crop = self._crop(np.asarray(frame), self.box, "search")
         self.engine.set_input("search", search)
         out = self.engine.run()
-        if "score_map" in out:
-            box_norm, score, (iy, ix) = decode(out["score_map"], out["size_map"], out["offset_map"], self.window)
-            peak = score * float(self.window[iy, ix])
-        else:
-            box_norm, score = decode_outputs(out, self.window, "the TensorRT engine")
-            peak = score
+        box_norm, score, peak = decode_frame(out, self.window, "the TensorRT engine")  # edgetrack's min_score rule
         height, width = self.frame_size
         if peak >= self.min_score:
             mapped = map_box_back(box_norm, crop)

@@ -71,3 +71,23 @@ def decode_outputs(out: dict[str, np.ndarray], window: np.ndarray | None, source
         raise TrackingError(f"{source} returned no {missing}; got {sorted(out)}")
     box, score, _ = decode(out["score_map"], out["size_map"], out["offset_map"], window)
     return box, score
+
+
+def windowed_peak(score: float, window: np.ndarray | None, cell: tuple[int, int]) -> float:
+    """The peak of score_map * window, from the raw score at the decoded `cell`: what `min_score` is compared with."""
+    return float(score) if window is None else float(score) * float(window[cell])
+
+
+def decode_frame(out: dict[str, np.ndarray], window: np.ndarray | None, source: str = "backend"
+                 ) -> tuple[np.ndarray, float, float]:
+    """(normalised box, raw score, windowed peak) of one frame's outputs: the one decode and `min_score` rule.
+
+    A frame whose windowed peak falls below `min_score` keeps the previous box (cv2.TrackerVit compares the
+    Hann-windowed peak). A graph with the post-process fused in outputs no maps: its raw score stands in.
+    """
+    if "score_map" not in out:
+        box, score = decode_outputs(out, window, source)
+        return box, score, score
+    box, score, cell = decode(out["score_map"], out["size_map"], out["offset_map"], window)
+    return box, score, windowed_peak(score, window, cell)
+

@@ -14,13 +14,13 @@ Backend hooks (optional; any `Backend` works without them, and then the loop is 
 
 - `set_template(array)`: called once at `initialize` with the template input; per frame the tracker then
   passes only `{"search": ...}` to `infer`, so a device backend keeps the template in its input buffer.
-- `track_device(frame, crop) -> (normalised (cx, cy, w, h), raw score)`: used for uint8 frames instead of
+- `track_device(frame, crop) -> (normalised (cx, cy, w, h), raw score, windowed peak)`: used for uint8 frames instead of
   host preprocess + `infer` + decode. The tracker still computes the crop with `crop_geometry` (the one crop
   geometry) and does the map-back and clipping on the host. Timings: "pre" is frame checks and the crop
   geometry, "infer" the whole device step (upload, crop kernel, engine, decode), "post" map-back and clipping.
 
 With `spec.min_score > 0` (VitTrack: 0.2, as `cv2.TrackerVit`) a frame whose windowed peak score falls below it
-keeps the previous box. A `track_device` backend reports only the raw peak, which is compared instead.
+keeps the previous box, on every path: `track_device` backends report the windowed peak too (`decode_frame`).
 With `spec.integer_boxes` (VitTrack) the box state is whole pixels and crops use `cv2.TrackerVit`'s origin.
 """
 
@@ -36,7 +36,7 @@ import numpy as np
 from edgetrack.data.crops import CLIP_MARGIN, clip_box, crop_geometry, map_box_back, preprocess
 from edgetrack.errors import ArtifactError, TrackingError
 from edgetrack.runtime.backends.base import Backend
-from edgetrack.runtime.decode import decode, decode_outputs, hann2d
+from edgetrack.runtime.decode import decode_frame, hann2d
 from edgetrack.runtime.spec import ProcessingSpec
 
 
@@ -176,8 +176,7 @@ class Tracker:
         if callable(track_device) and image.dtype == np.uint8:
             crop = crop_geometry(self._box, s.search_factor, s.search_size, s.integer_boxes)
             t1 = time.perf_counter()
-            box_norm, score = track_device(image, crop)
-            peak = score  # the device decode reports the raw peak only: an upper bound of the windowed one
+            box_norm, score, peak = track_device(image, crop)
             t2 = time.perf_counter()
         else:
             search, crop = preprocess(image, self._box, s.search_factor, s.search_size, s.mean, s.std,
@@ -202,8 +201,4 @@ class Tracker:
 
     def _decode(self, out: dict[str, np.ndarray]) -> tuple[np.ndarray, float, float]:
         """(normalised box, raw peak score, windowed peak score) of one frame's outputs."""
-        if "score_map" not in out:
-            box, score = decode_outputs(out, self.window, f"backend '{self.backend.name}'")
-            return box, score, score
-        box, score, (iy, ix) = decode(out["score_map"], out["size_map"], out["offset_map"], self.window)
-        return box, score, score * float(self.window[iy, ix])
+        return decode_frame(out, self.window, f"backend '{self.backend.name}'")

@@ -5,7 +5,7 @@ Three ways to drive it, from the most general to the fastest:
 - `infer({"template", "search"}) -> {output name: array}`: the `Backend` interface; host arrays in and out.
 - `set_template(array)` once, then `infer({"search": ...})`: the template stays in its device buffer. The
   `Tracker` calls `set_template` at `initialize` when a backend has it.
-- `track_device(frame, crop) -> (box_norm, score)`: the device fast path. The uint8 RGB frame is uploaded
+- `track_device(frame, crop) -> (box_norm, score, windowed peak)`: the device fast path. The uint8 RGB frame is uploaded
   once, `DevicePreprocessor` writes the search crop straight into the engine's input buffer, the engine runs,
   and `DeviceDecoder` decodes the maps in place (Hann window, argmax, box); only 8 floats come back. The crop
   geometry (`Crop`) is computed on the host by the caller with `data.crops.crop_geometry`, as on the CPU path.
@@ -30,7 +30,7 @@ from edgetrack.data.crops import Crop, crop_and_resize, normalize
 from edgetrack.errors import ArtifactError, ConfigError, EdgetrackError, MissingDependencyError, TrackingError
 from edgetrack.runtime.backends.base import Backend
 from edgetrack.runtime.cuda.api import on_device, warn_once
-from edgetrack.runtime.decode import decode_outputs, hann2d
+from edgetrack.runtime.decode import decode_frame, hann2d, windowed_peak
 
 if TYPE_CHECKING:
     from edgetrack.export.spec import IOSpec
@@ -245,8 +245,9 @@ class TensorRTBackend(Backend):
         return {k: v.astype(np.float32, copy=False) for k, v in self._download_outputs().items()}
 
     @on_device
-    def track_device(self, frame: np.ndarray, crop: Crop) -> tuple[np.ndarray, float]:
-        """Search crop of a uint8 RGB `frame` at `crop`, engine, decode -> (normalised (cx, cy, w, h), raw score)."""
+    def track_device(self, frame: np.ndarray, crop: Crop) -> tuple[np.ndarray, float, float]:
+        """Search crop of a uint8 RGB `frame` at `crop`, engine, decode -> (normalised (cx, cy, w, h), raw score,
+        windowed peak)."""
         self._check_inputs({"search": frame})
         search = self.tensors["search"]
         if self._pre is not None:
@@ -256,9 +257,10 @@ class TensorRTBackend(Backend):
             self._upload("search", normalize(crop_and_resize(frame, crop), s.mean, s.std)[None])
         self._enqueue_step()
         if self._dec is not None:
-            return self._dec.result()
+            box, score = self._dec.result()
+            return box, score, windowed_peak(score, self._window, self._dec.peak())
         out = {k: v.astype(np.float32, copy=False) for k, v in self._download_outputs().items()}
-        return decode_outputs(out, self._window, "the tensorrt engine")
+        return decode_frame(out, self._window, "the tensorrt engine")
 
     @on_device
     def close(self) -> None:

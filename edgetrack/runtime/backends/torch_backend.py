@@ -82,8 +82,9 @@ class TorchDeviceBackend(TorchBackend):
             inputs = {**inputs, "template": self._template.cpu().numpy()}
         return super().infer(inputs)
 
-    def track_device(self, frame: np.ndarray, crop: Any) -> tuple[np.ndarray, float]:
-        """Search crop of a uint8 RGB frame at `crop`, forward, decode -> (normalised (cx, cy, w, h), raw score)."""
+    def track_device(self, frame: np.ndarray, crop: Any) -> tuple[np.ndarray, float, float]:
+        """Search crop of a uint8 RGB frame at `crop`, forward, decode -> (normalised (cx, cy, w, h), raw score,
+        windowed peak)."""
         if self._template is None:
             raise TrackingError("track_device() called before set_template()")
         torch = self._torch
@@ -94,10 +95,11 @@ class TorchDeviceBackend(TorchBackend):
             out = self.model(self._template, search)
             maps = (out.score_map.float(), out.size_map.float(), out.offset_map.float())
             box, score = self._decode.decode_torch(*maps, self._window)
-            values = torch.cat([box[0], score]).double().cpu().numpy()  # one device-to-host copy per frame
+            peak = (maps[0] * self._window).flatten(1).amax(dim=1)  # the windowed peak min_score is compared with
+            values = torch.cat([box[0], score, peak]).double().cpu().numpy()  # one device-to-host copy per frame
         if not np.all(np.isfinite(values)):
             raise TrackingError("the model output is not finite at the peak; model output is broken")
-        return values[:4], float(values[4])
+        return values[:4], float(values[4]), float(values[5])
 
 
 def make_torch_backend(model: torch.nn.Module, device: str = "cpu") -> TorchBackend:

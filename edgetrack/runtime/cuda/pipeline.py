@@ -98,6 +98,7 @@ class DeviceDecoder:
         self._kernel = kernels(device).function("hann_argmax_decode")
         self._window = DeviceBuffer.from_array(hann2d(self.feat_size))
         self._result = DeviceBuffer(RESULT_FIELDS * 4)
+        self._cell = (0, 0)
 
     def enqueue(self, score_ptr: int, size_ptr: int, offset_ptr: int) -> None:
         """Enqueue the decode kernel (graph-capturable: no host work)."""
@@ -114,12 +115,12 @@ class DeviceDecoder:
         if not np.all(np.isfinite(box)):
             raise TrackingError(f"size/offset maps are not finite at the peak (cell {int(out[5])}, {int(out[6])}); "
                                 "model output is broken")
+        self._cell = (int(out[5]), int(out[6]))
         return box, float(out[4])
 
     def peak(self) -> tuple[int, int]:
         """(iy, ix) of the last decode's peak (call after `result()`)."""
-        out = self._result.download((RESULT_FIELDS,), np.float32)
-        return int(out[5]), int(out[6])
+        return self._cell
 
     def __call__(self, score_ptr: int, size_ptr: int, offset_ptr: int) -> tuple[np.ndarray, float]:
         """Decode maps at the given device pointers -> (box_norm, score) on the host."""

@@ -168,12 +168,13 @@ class DeviceStandIn(TemplateBackend):
         super().__init__()
         self.crops: list[Crop] = []
 
-    def track_device(self, frame: np.ndarray, crop: Crop) -> tuple[np.ndarray, float]:
+    def track_device(self, frame: np.ndarray, crop: Crop) -> tuple[np.ndarray, float, float]:
         self.crops.append(crop)
         search = normalize(crop_and_resize(frame, crop), MEAN, STD)[None]
         out = maps(search)
         box, score, _ = decode(out["score_map"], out["size_map"], out["offset_map"], hann2d(8))
-        return box, score
+        # as the device decode kernel: the windowed maximum of the score map
+        return box, score, float((out["score_map"][0, 0] * hann2d(8)).max())
 
 
 def frames(n: int) -> list[np.ndarray]:
@@ -205,6 +206,24 @@ def test_device_hook_gives_the_host_path_results_with_the_shared_crop() -> None:
     assert device.crops[0] == crop_geometry((60.0, 40.0, 30.0, 20.0), SPEC.search_factor, SPEC.search_size)
 
 
+def test_min_score_holds_the_same_frames_on_the_host_and_device_paths() -> None:
+    """One rule: the windowed peak. The raw peak (0.9 on every frame here) would never hold a box."""
+    from dataclasses import replace
+
+    video = frames(12)
+    strict = replace(SPEC, min_score=0.5)
+
+    def boxes(backend: Backend) -> list[tuple]:
+        tracker = Tracker(backend, strict)
+        tracker.initialize(video[0], (60.0, 40.0, 30.0, 20.0))
+        return [tuple(tracker.track(f).box) for f in video[1:]]
+
+    host, device = boxes(HostBackend()), boxes(DeviceStandIn())
+    assert device == host
+    held = sum(a == b for a, b in zip(host, host[1:], strict=False))
+    assert 0 < held < len(host) - 1  # some frames held, some moved: the threshold is exercised both ways
+
+
 def test_device_hook_is_skipped_for_float_frames() -> None:
     video = [f.astype(np.float32) for f in frames(3)]
     device = DeviceStandIn()
@@ -215,8 +234,8 @@ def test_device_hook_is_skipped_for_float_frames() -> None:
 class FixedDevice(TemplateBackend):
     """A device path that always reports the crop's centre, a quarter of the crop wide: known by hand."""
 
-    def track_device(self, frame: np.ndarray, crop: Crop) -> tuple[np.ndarray, float]:
-        return np.array([0.5, 0.5, 0.25, 0.125]), 0.75
+    def track_device(self, frame: np.ndarray, crop: Crop) -> tuple[np.ndarray, float, float]:
+        return np.array([0.5, 0.5, 0.25, 0.125]), 0.75, 0.75
 
 
 def test_device_hook_result_is_mapped_back_to_frame_pixels_by_hand() -> None:

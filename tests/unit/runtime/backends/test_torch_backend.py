@@ -24,6 +24,26 @@ def test_device_path_tracks_like_the_host_path(micro_model) -> None:
     np.testing.assert_allclose(np.array(device), np.array(host), atol=1e-3)
 
 
+def test_device_path_holds_the_box_on_the_same_frames_as_the_host_path(micro_model) -> None:
+    """min_score compares the windowed peak on both paths (the raw peak on the device path moved boxes)."""
+    from dataclasses import replace
+
+    from edgetrack.runtime.decode import decode_frame
+
+    spec = ProcessingSpec.from_model_config(micro_model.cfg)
+    recorder = Tracker(TorchBackend(micro_model), spec)
+    seen: list[float] = []
+    infer = recorder.backend.infer
+    recorder.backend.infer = lambda inputs: seen.append(decode_frame(out := infer(inputs), recorder.window)[2]) or out
+    _track(recorder)
+    strict = replace(spec, min_score=float(sorted(seen)[2]))  # the two lowest frames fall below it
+    host = _track(Tracker(TorchBackend(micro_model), strict))
+    held = sum(a == b for a, b in zip(host, host[1:], strict=False))
+    assert 0 < held < len(host) - 1
+    device = _track(Tracker(TorchDeviceBackend(micro_model, "cpu"), strict))
+    np.testing.assert_allclose(np.array(device), np.array(host), atol=1e-3)
+
+
 def test_device_path_needs_a_template_and_cpu_keeps_the_host_path(micro_model) -> None:
     backend = TorchDeviceBackend(micro_model, "cpu")
     with pytest.raises(TrackingError, match="before set_template"):
