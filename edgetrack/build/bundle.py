@@ -23,7 +23,7 @@ def script_settings(profile: TargetProfile, precision: str, onnx: str, calib_fp:
     """The defaults baked into the bundle's build_engine.py."""
     assert profile.tensorrt is not None
     return {"target": profile.name, "precision": precision, "typing": profile.typing, "onnx": onnx,
-            "workspace_mb": profile.workspace_mb, "opt_level": profile.builder_optimization_level,
+            **profile.workspace_settings(), "opt_level": profile.builder_optimization_level,
             "compute_capability": profile.compute_capability, "tensorrt_min": profile.tensorrt.min,
             "tensorrt_below": profile.tensorrt.below, "calibration_fingerprint": calib_fp}
 

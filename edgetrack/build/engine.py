@@ -25,7 +25,7 @@ PARITY_SAMPLES, LATENCY_RUNS, LATENCY_WARMUP = 8, 50, 10
 
 
 def build_options(export_dir: Path, folder: Path, profile: TargetProfile, precision: str, onnx: Path,
-                  trt_version: str, dla_core: int = -1) -> dict[str, Any]:
+                  trt_version: str, dla_core: int = -1, memory_mb: float | None = None) -> dict[str, Any]:
     """The options `engine_script.build_engine` takes; caches live next to the export so rebuilds reuse them."""
     calib = export_dir / CALIBRATION
     legacy_int8 = profile.typing == "legacy" and precision == "int8"
@@ -33,7 +33,7 @@ def build_options(export_dir: Path, folder: Path, profile: TargetProfile, precis
              if legacy_int8 and calib.is_file() else "unused")
     assert profile.compute_capability is not None and profile.workspace_mb is not None
     return {"onnx": onnx, "engine": folder / ENGINE, "precision": precision, "typing": profile.typing,
-            "workspace_mb": profile.workspace_mb, "opt_level": profile.builder_optimization_level,
+            "workspace_mb": profile.workspace_for(memory_mb), "opt_level": profile.builder_optimization_level,
             "dla_core": dla_core, "timing_cache": export_dir / f"timing-trt{trt_version}-{profile.sm}.cache",
             "calibration": calib if calib.is_file() else None, "calib_cache": export_dir / cache}
 
@@ -44,7 +44,8 @@ def build_here(export_dir: Path, profile: TargetProfile, precision: str, folder:
     assert host.gpu is not None and host.tensorrt is not None
     spec = check_export(export_dir)
     onnx = source_onnx(export_dir, profile, precision)
-    options = build_options(export_dir, folder, profile, precision, onnx, host.tensorrt)
+    memory_mb = host.gpu.memory_gb * 1024
+    options = build_options(export_dir, folder, profile, precision, onnx, host.tensorrt, memory_mb=memory_mb)
     log(f"building {onnx.name} ({precision}, {profile.typing} typing) on {host.gpu.name}, TensorRT {host.tensorrt}")
     try:
         io = engine_script.build_engine(options, log=log)
@@ -57,6 +58,7 @@ def build_here(export_dir: Path, profile: TargetProfile, precision: str, folder:
         target=profile.name, precision=precision, typing=str(profile.typing), onnx=onnx,
         calibration_fingerprint=calibration_fingerprint(export_dir) if precision == "int8" else None,
         io=io, io_spec=spec.to_dict(), builder="edgetrack build", forced=forced,
+        module=engine_script.module_name(), memory_mb=memory_mb, workspace_mb=options["workspace_mb"],
         calibration_cache=Path(options["calib_cache"]).name if options["calibration"] is not None else None)
     (folder / ENGINE_JSON).write_text(json.dumps(record, indent=2) + "\n")
     load_engine_info(folder)  # the record must satisfy the schema the runtime reads

@@ -44,6 +44,9 @@ class EngineInfo(FrozenConfig):
     parity: dict[str, float] | None = None  # max abs diff per output vs ONNX Runtime on `parity_reference`
     parity_reference: str | None = None
     latency_ms: dict[str, float] | None = None
+    module: str | None = None  # the board it was built on (a Jetson's device-tree model), where readable
+    memory_mb: int | None = None  # that device's memory
+    workspace_mb: int | None = None  # the builder workspace used (a family target's share of memory_mb)
 
     def tensors(self, mode: str) -> tuple[EngineTensor, ...]:
         return tuple(t for t in self.io if t.mode == mode)

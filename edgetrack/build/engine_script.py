@@ -106,6 +106,15 @@ class CudaDriver:
         self._call("cuDeviceGetAttribute", ctypes.byref(minor), ctypes.c_int(76), self.device)  # CC minor
         return buf.value.decode(errors="replace"), f"{major.value}.{minor.value}"
 
+    def total_memory_mb(self) -> float | None:
+        """GPU 0's memory in MB (on a Jetson: the module's memory, shared with the CPU); None if unreadable."""
+        size = ctypes.c_size_t()
+        try:
+            self._call("cuDeviceTotalMem_v2", ctypes.byref(size), self.device)
+        except (BuildError, AttributeError):
+            return None
+        return size.value / 2**20
+
     def upload(self, array: np.ndarray) -> int:
         """A new device buffer holding `array`; free it with `free`."""
         ptr = ctypes.c_uint64()
@@ -218,10 +227,29 @@ def build_engine(options: dict[str, Any], log: Any = print) -> list[dict[str, An
     return io
 
 
+def workspace_for(memory_mb: float | None, settings: dict[str, Any]) -> int:
+    """The builder workspace: a fixed `workspace_mb`, or, for a family target, `workspace_share` of the device's
+    memory between `workspace_mb` and `workspace_max_mb` (`workspace_mb` when the memory is unknown)."""
+    floor = int(settings.get("workspace_mb") or 1024)
+    share, cap = settings.get("workspace_share"), settings.get("workspace_max_mb")
+    if not share or not cap or not memory_mb:
+        return floor
+    return int(min(max(memory_mb * share, floor), cap))
+
+
+def module_name() -> str | None:
+    """The board's name from the device tree (a Jetson: 'NVIDIA Jetson AGX Orin Developer Kit'), else None."""
+    try:
+        return Path("/proc/device-tree/model").read_bytes().rstrip(b"\0").decode(errors="replace").strip() or None
+    except OSError:
+        return None
+
+
 def engine_record(*, trt_version: str, gpu: str, compute_capability: str, target: str, precision: str, typing: str,
                   onnx: Path, calibration_fingerprint: str | None, io: list[dict[str, Any]], io_spec: dict[str, Any],
                   builder: str, dla_core: int = -1, calibration_cache: str | None = None,
-                  forced: list[str] | None = None) -> dict[str, Any]:
+                  forced: list[str] | None = None, module: str | None = None, memory_mb: float | None = None,
+                  workspace_mb: int | None = None) -> dict[str, Any]:
     """The engine.json sidecar: what the engine was built from, on what, and its I/O."""
     return {
         "format": 1, "tensorrt_version": trt_version, "gpu": gpu, "compute_capability": compute_capability,
@@ -229,7 +257,8 @@ def engine_record(*, trt_version: str, gpu: str, compute_capability: str, target
         "onnx_file": onnx.name, "onnx_sha256": sha256(onnx), "calibration_fingerprint": calibration_fingerprint,
         "calibration_cache": calibration_cache, "io": io, "io_spec": io_spec, "builder": builder,
         "built": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "forced": list(forced or []),
+        "forced": list(forced or []), "module": module,
+        "memory_mb": None if memory_mb is None else round(memory_mb), "workspace_mb": workspace_mb,
     }
 
 
@@ -256,7 +285,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--precision", default=s.get("precision", "fp16"), choices=["fp32", "fp16", "int8"])
     parser.add_argument("--typing", default=s.get("typing", "strong"), choices=["strong", "legacy"],
                         help="strong: precision from the ONNX (TensorRT >= 10); legacy: builder flags (8.x)")
-    parser.add_argument("--workspace-mb", type=int, default=s.get("workspace_mb", 1024))
+    parser.add_argument("--workspace-mb", type=int, default=None,
+                        help="builder workspace (default: the target's; a family target's share of this device's "
+                             "memory)")
     parser.add_argument("--opt-level", type=int, default=s.get("opt_level", 3), help="builder optimisation level")
     parser.add_argument("--dla-core", type=int, default=-1, help="run on this DLA core with GPU fallback (-1: GPU)")
     parser.add_argument("--out", type=Path, default=None, help="output folder (default: this bundle's folder)")
@@ -286,11 +317,14 @@ def main(argv: list[str] | None = None) -> int:
     calib_fp = SETTINGS.get("calibration_fingerprint") if args.precision == "int8" else None
     cache_name = (calibration_cache_name(sha256(onnx), sha256(calib), trt.__version__)
                   if args.typing == "legacy" and args.precision == "int8" and calib.is_file() else None)
+    memory_mb, module = cuda.total_memory_mb(), module_name()
+    workspace = args.workspace_mb or workspace_for(memory_mb, SETTINGS)
     options = {"onnx": onnx, "engine": out / ENGINE, "precision": args.precision, "typing": args.typing,
-               "workspace_mb": args.workspace_mb, "opt_level": args.opt_level, "dla_core": args.dla_core,
+               "workspace_mb": workspace, "opt_level": args.opt_level, "dla_core": args.dla_core,
                "timing_cache": here / f"timing-trt{trt.__version__}-{cc}.cache",
                "calibration": calib if calib.is_file() else None, "calib_cache": here / (cache_name or "unused")}
-    print(f"building {onnx.name} -> {out / ENGINE} on {gpu} (compute capability {cc}), TensorRT {trt.__version__}")
+    print(f"building {onnx.name} -> {out / ENGINE} on {module or gpu} (compute capability {cc}), TensorRT "
+          f"{trt.__version__}, workspace {workspace} MB")
     try:
         io = build_engine(options)
     except BuildError as err:
@@ -300,7 +334,8 @@ def main(argv: list[str] | None = None) -> int:
     record = engine_record(trt_version=trt.__version__, gpu=gpu, compute_capability=cc,
                            target=SETTINGS.get("target", ""), precision=args.precision, typing=args.typing, onnx=onnx,
                            calibration_fingerprint=calib_fp, io=io, io_spec=io_spec, builder="build_engine.py",
-                           dla_core=args.dla_core, calibration_cache=cache_name, forced=problems)
+                           dla_core=args.dla_core, calibration_cache=cache_name, forced=problems, module=module,
+                           memory_mb=memory_mb, workspace_mb=workspace)
     (out / ENGINE_JSON).write_text(json.dumps(record, indent=2) + "\n")
     if out != here:
         (out / IO_SPEC).write_text(json.dumps(io_spec, indent=2) + "\n")

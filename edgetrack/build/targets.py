@@ -68,6 +68,12 @@ class TargetProfile(FrozenConfig):
     precisions: tuple[Literal["fp32", "fp16", "int8"], ...] = Field(min_length=1)
     default_precision: Literal["fp32", "fp16", "int8"] | None = None
     builder_optimization_level: int = Field(default=3, ge=0, le=5)
+    # a family target (jetson-orin) names its member modules; a member names its family
+    members: tuple[str, ...] = ()
+    family: str | None = None
+    # workspace from the device's memory at build time: share x memory, between workspace_mb and workspace_max_mb
+    workspace_share: float | None = Field(default=None, gt=0, le=1)
+    workspace_max_mb: int | None = Field(default=None, ge=64)
 
     @field_validator("compute_capability", mode="before")
     @classmethod
@@ -95,6 +101,13 @@ class TargetProfile(FrozenConfig):
                              "set tensorrt.below <= 11.0 or typing: strong")
         if self.memory_gb is not None and self.workspace_mb is not None and self.workspace_mb > self.memory_gb * 1024:
             raise ValueError(f"workspace_mb {self.workspace_mb} exceeds the device memory ({self.memory_gb} GB)")
+        if (self.workspace_share is None) != (self.workspace_max_mb is None):
+            raise ValueError("workspace_share and workspace_max_mb go together (the share of the device's memory "
+                             "and its cap)")
+        if self.workspace_max_mb is not None and self.workspace_max_mb < self.workspace_mb:  # type: ignore[operator]
+            raise ValueError(f"workspace_max_mb {self.workspace_max_mb} is below workspace_mb {self.workspace_mb}")
+        if self.members and self.family:
+            raise ValueError("a target is either a family (members) or one of its members (family), not both")
         if self.default_precision is not None and self.default_precision not in self.precisions:
             raise ValueError(f"default_precision {self.default_precision} is not one of precisions {self.precisions}")
         return self
@@ -107,6 +120,16 @@ class TargetProfile(FrozenConfig):
     @property
     def is_gpu(self) -> bool:
         return self.kind != "cpu"
+
+    def workspace_for(self, memory_mb: float | None) -> int:
+        """The builder workspace on a device with `memory_mb` (None: unknown), as build_engine.py computes it."""
+        from edgetrack.build.engine_script import workspace_for
+
+        return workspace_for(memory_mb, self.workspace_settings())
+
+    def workspace_settings(self) -> dict[str, float | int | None]:
+        return {"workspace_mb": self.workspace_mb, "workspace_share": self.workspace_share,
+                "workspace_max_mb": self.workspace_max_mb}
 
 
 def load_profile(path: str | Path) -> TargetProfile:
@@ -150,3 +173,17 @@ def get_target(name_or_path: str | Path) -> TargetProfile:
 def list_targets() -> list[TargetProfile]:
     """Every shipped profile, validated, in name order."""
     return [get_target(name) for name in TARGETS.names()]
+
+
+def family_problems(family: TargetProfile) -> list[str]:
+    """Ways a family's members do not share what its single bundle assumes (GPU architecture, TensorRT, typing)."""
+    problems = []
+    for name in family.members:
+        member = get_target(name)
+        for field in ("kind", "compute_capability", "jetpack", "tensorrt", "typing"):
+            if getattr(member, field) != getattr(family, field):
+                problems.append(f"{name}: {field} {getattr(member, field)} differs from {family.name}'s "
+                                f"{getattr(family, field)}")
+        if member.family != family.name:
+            problems.append(f"{name} does not name {family.name} as its family")
+    return problems

@@ -267,3 +267,25 @@ def test_trtexec_flags_follow_the_targets_tensorrt(tmp_path, export_dir) -> None
                                           "8.5.2.2")  # what build_engine.py names it under JetPack 5.1's TensorRT
     trtexec = (folder / "trtexec.sh").read_text()
     assert f"--calib={script_cache}" in trtexec and "calibration.cache " not in trtexec
+
+
+def test_a_jetson_orin_bundle_sizes_its_workspace_on_the_module_and_records_it(tmp_path, export_dir) -> None:
+    """`--target jetson-orin`: one bundle; its build_engine.py reads the module's memory when it runs."""
+    folder = run_build(export_dir, "jetson-orin", "int8", tmp_path / "o", host=NO_GPU, log=lambda _: None)
+    assert read_manifest(folder)["config"]["target"] == "jetson-orin"
+    namespace: dict = {"__name__": "bundle_script"}
+    exec(compile((folder / "build_engine.py").read_text(), "build_engine.py", "exec"), namespace)
+    settings = namespace["SETTINGS"]
+    assert settings["workspace_share"] == 0.125 and settings["workspace_max_mb"] == 4096
+    assert [namespace["workspace_for"](gb * 1024, settings) for gb in (8, 16, 32, 64)] == [1024, 2048, 4096, 4096]
+    assert namespace["workspace_for"](None, settings) == 1024
+    record = engine_script.engine_record(
+        trt_version="10.3.0.30", gpu="Orin", compute_capability="8.7", target="jetson-orin", precision="int8",
+        typing="strong", onnx=export_dir / "model.int8.onnx", calibration_fingerprint="abc",
+        io=[{"name": "template", "mode": "input", "shape": [1, 3, 32, 32], "dtype": "float32"},
+            {"name": "score_map", "mode": "output", "shape": [1, 1, 4, 4], "dtype": "float32"}],
+        io_spec=json.loads((export_dir / "io_spec.json").read_text()), builder="build_engine.py",
+        module="NVIDIA Jetson Orin NX Engineering Reference Developer Kit", memory_mb=15657.3, workspace_mb=1957)
+    (tmp_path / "engine.json").write_text(json.dumps(record))
+    info = load_engine_info(tmp_path)
+    assert info.module.startswith("NVIDIA Jetson Orin NX") and info.memory_mb == 15657 and info.workspace_mb == 1957

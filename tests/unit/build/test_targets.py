@@ -7,7 +7,7 @@ from edgetrack.build.targets import TargetProfile, get_target, list_targets, loa
 from edgetrack.config.base import build_config
 from edgetrack.errors import ConfigError, RegistryError
 
-SHIPPED = {"jetson-orin-agx", "jetson-orin-nx", "jetson-orin-nano", "jetson-xavier-nx", "desktop-ampere",
+SHIPPED = {"jetson-orin", "jetson-orin-agx", "jetson-orin-nx", "jetson-orin-nano", "jetson-xavier-nx", "desktop-ampere",
            "desktop-ada", "desktop-hopper", "cpu"}
 
 
@@ -61,3 +61,38 @@ def test_versions_compare_numerically() -> None:
     assert parse_version("10.10") > parse_version("10.9")
     with pytest.raises(ConfigError, match="not a version"):
         parse_version("latest")
+
+
+def test_jetson_orin_is_a_family_of_the_orin_modules() -> None:
+    from edgetrack.build.targets import family_problems
+
+    orin = get_target("jetson-orin")
+    assert orin.members == ("jetson-orin-agx", "jetson-orin-nx", "jetson-orin-nano") and family_problems(orin) == []
+    assert all(get_target(m).family == "jetson-orin" for m in orin.members)
+    assert orin.dla_cores == 0 and orin.memory_gb is None  # not every member has a DLA; memory is read on the device
+    # its workspace, from the memory each module reports, is what that module's own target uses
+    for name in orin.members:
+        member = get_target(name)
+        assert orin.workspace_for(member.memory_gb * 1024) == member.workspace_mb, name
+    assert orin.workspace_for(32 * 1024) == 4096 and orin.workspace_for(None) == 1024
+    assert get_target("jetson-orin-nano").workspace_for(64 * 1024) == 1024  # a module target keeps its own
+
+
+def test_family_and_workspace_fields_are_checked() -> None:
+    with pytest.raises(ConfigError, match="workspace_share and workspace_max_mb go together"):
+        build_config(TargetProfile, _profile(workspace_share=0.1))
+    with pytest.raises(ConfigError, match="below workspace_mb"):
+        build_config(TargetProfile, _profile(workspace_share=0.1, workspace_max_mb=512))
+    with pytest.raises(ConfigError, match="either a family"):
+        build_config(TargetProfile, _profile(members=["a"], family="b"))
+
+
+def test_targets_cli_shows_the_family_and_explains_it(capsys) -> None:
+    from edgetrack.cli.app import run
+
+    assert run(["targets", "list"]) == 0
+    listed = capsys.readouterr().out
+    assert "3 members" in listed and "jetson-orin: one bundle for jetson-orin-agx, jetson-orin-nx" in listed
+    assert run(["targets", "show", "jetson-orin"]) == 0
+    shown = capsys.readouterr().out
+    assert "family target" in shown and "reads the module's memory" in shown and "engine.json records" in shown
