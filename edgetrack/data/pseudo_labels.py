@@ -79,13 +79,10 @@ def labeler_for_spec(spec: str, device: str = "cpu") -> Labeler:
 
 def labeler_for_model(name: str, model: Any, weights_sha: str, device: str = "cpu") -> Labeler:
     """A labeler from a model already in memory (the teacher of `compress`), keyed by its weights' hash."""
-    from edgetrack.runtime.online_tracker import OnlineTemplateTracker
-    from edgetrack.runtime.tracker import Tracker
+    from edgetrack.runtime.online_tracker import tracker_for_model
 
     identity = {"kind": "model", "family": model.cfg.family, "weights": weights_sha, "device": device}
-    if model.cfg.family == "mixformerv2":  # its own loop, with the online template
-        return Labeler(name, identity, lambda: OnlineTemplateTracker.from_model(model, device=device))
-    return Labeler(name, identity, lambda: Tracker.from_model(model, device=device))
+    return Labeler(name, identity, lambda: tracker_for_model(model, device))
 
 
 def label_clip(tracker: Any, clip: Clip, cfg: LabelConfig) -> ClipLabels:

@@ -211,3 +211,12 @@ def open_online_tracker(folder: Path, backend: str = "auto", device: str = "cpu"
             return OnlineTemplateTracker.from_model(model, device=device)
     return None
 
+
+def tracker_for_model(model: Any, device: str = "cpu") -> Any:
+    """The tracking loop of a torch model in memory: the online tracker for MixFormerV2, else `Tracker`."""
+    if model.cfg.family == "mixformerv2":
+        return OnlineTemplateTracker.from_model(model, device=device)
+    from edgetrack.runtime.tracker import Tracker
+
+    return Tracker.from_model(model, device=device)
+

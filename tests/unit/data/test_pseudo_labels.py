@@ -128,3 +128,17 @@ def test_export_never_replaces_a_folder_it_did_not_write(clip_dir, tmp_path) -> 
     with pytest.raises(DataError, match="is not a labels folder"):
         export_labels(clip_dir, Counting({}).labeler, tmp_path / "labels")
     assert (mine / "notes.txt").read_text() == "mine"
+
+
+def test_a_model_in_memory_labels_with_its_own_tracking_loop(micro_model) -> None:
+    from edgetrack.data.pseudo_labels import labeler_for_model
+    from edgetrack.models import create_model
+    from edgetrack.runtime.online_tracker import OnlineTemplateTracker
+    from edgetrack.runtime.tracker import Tracker
+
+    labeler = labeler_for_model("teacher micro", micro_model, "ab" * 32)
+    assert labeler.identity == {"kind": "model", "family": micro_model.cfg.family, "weights": "ab" * 32,
+                                "device": "cpu"}
+    assert type(labeler.open()) is Tracker
+    mixformer = labeler_for_model("teacher mf", create_model("mixformerv2_s"), "cd" * 32)
+    assert isinstance(mixformer.open(), OnlineTemplateTracker)  # the online template, as it tracks
