@@ -141,15 +141,38 @@ def remove_stale_siblings(target: Path) -> int:
     return len(stale)
 
 
+#: files that mark a folder as written by edgetrack (an artifact's manifest; a labelled clip's record)
+OWN_MARKERS = (MANIFEST, "labels.json")
+
+
+def check_replaceable(target: Path) -> None:
+    """Refuse to replace what edgetrack did not write: a file, or a folder with content but no manifest."""
+    if target.is_symlink() or (target.exists() and not target.is_dir()):
+        raise ArtifactError(f"{target} exists and is not a folder; edgetrack will not replace it: choose another "
+                            "--out")
+    if not target.is_dir() or any((target / m).is_file() for m in OWN_MARKERS):
+        return
+    try:
+        entries = sorted(p.name for p in target.iterdir())
+    except OSError as err:
+        raise ArtifactError(f"{target} cannot be listed ({err.strerror})") from None
+    if entries:
+        shown = ", ".join(entries[:3]) + (", ..." if len(entries) > 3 else "")
+        raise ArtifactError(f"{target} holds files edgetrack did not write ({shown}); it will not replace them: "
+                            "choose another --out, or empty that folder first")
+
+
 @contextlib.contextmanager
 def atomic_folder(target: str | Path, overwrite: bool = True) -> Iterator[Path]:
-    """Yield a temporary sibling folder; on success it replaces `target`, on error it is removed.
+    """Yield a temporary sibling folder; on success it replaces `target`, on error it is removed. A `target` that
+    edgetrack did not write (a file, or a folder with content and no manifest) is refused first, never replaced.
 
     An interrupted stage therefore never leaves a half-written folder under the final name.
     """
     target = Path(target)
     if target.exists() and not overwrite:
         raise ArtifactError(f"{target} exists; pass --overwrite or choose another --out")
+    check_replaceable(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_siblings(target)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
