@@ -30,6 +30,7 @@ from pydantic import Field
 
 from edgetrack.artifacts import atomic_folder, sha256_json
 from edgetrack.config.base import FrozenConfig
+from edgetrack.data.datasets.annotations import read_boxes
 from edgetrack.data.sequence import Sequence, read_rgb
 from edgetrack.data.unlabeled import Clip, read_clips
 from edgetrack.errors import DataError
@@ -171,8 +172,6 @@ def write_labels(folder: Path, labels: ClipLabels, meta: dict[str, Any]) -> None
 
 def read_labels(folder: Path) -> tuple[np.ndarray, np.ndarray]:
     """Boxes (N, 4) and the kept mask of a labels folder."""
-    from edgetrack.data.datasets.annotations import read_boxes
-
     boxes = read_boxes(folder / "groundtruth.txt")
     return boxes, np.all(np.isfinite(boxes), axis=1)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence as SequenceABC
 from pathlib import Path
 
-from edgetrack.data.pseudo_labels import LabelConfig, Labeler, ProgressFn
+from edgetrack.data.pseudo_labels import LabelConfig, Labeler, ProgressFn, labeler_for_spec, pseudo_labeled
 from edgetrack.data.sequence import Sequence
 from edgetrack.errors import DataError
 
@@ -71,8 +71,6 @@ def _dataset_root(root: Path, reader: str) -> Path:
 def unlabeled_source(folder: str, labeler: Labeler | None, labels: LabelConfig | None = None,
                      progress: ProgressFn | None = None) -> LabeledClips:
     """The clips of `folder`, pseudo-labelled by `labeler` (cached)."""
-    from edgetrack.data.pseudo_labels import pseudo_labeled
-
     if not folder:
         raise DataError("'unlabeled:' needs a folder: --data unlabeled:DIR (DIR/NAME/img/*.jpg, DIR/NAME/init.txt)")
     if labeler is None:
@@ -98,8 +96,6 @@ def training_sources(cfg: object, labeler: Labeler | None = None,
     labels = getattr(cfg, "pseudo_labels", None)
     spec = getattr(cfg, "labeler", None)
     if spec and any(is_unlabeled(name) for name in names):
-        from edgetrack.data.pseudo_labels import labeler_for_spec
-
         labeler = labeler_for_spec(spec)
     return [training_source(name, root, n, length, labeler, labels, progress) for name in names]
 
