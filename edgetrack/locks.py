@@ -25,7 +25,7 @@ from edgetrack.errors import ArtifactError
 _held: dict[Path, int] = {}  # lock path -> nesting depth in this process
 
 
-def _alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -47,7 +47,7 @@ def _is_stale(info: dict[str, Any] | None) -> bool:
     """A lock is stale when its holder ran on this host and is gone; unreadable locks (torn writes) too."""
     if info is None or not isinstance(info.get("pid"), int):
         return True
-    return info.get("host") == socket.gethostname() and not _alive(info["pid"])
+    return info.get("host") == socket.gethostname() and not pid_alive(info["pid"])
 
 
 def _create(path: Path) -> bool:
@@ -68,10 +68,19 @@ def lock_path(folder: Path) -> Path:
     return folder.parent / f".{folder.name}.lock"
 
 
-def acquire(folder: Path, notice: Callable[[str], None] | None = None) -> Path:
-    """Take the lock of `folder` (created if needed) or raise ArtifactError naming the process that holds it."""
+def acquire(folder: Path, notice: Callable[[str], None] | None = None, allow_file: bool = False) -> Path:
+    """Take the lock of `folder` (created if needed) or raise ArtifactError naming the process that holds it.
+
+    A `folder` that exists as a file is refused (unless `allow_file`: a writer about to replace it).
+    """
+    if not allow_file and Path(folder).exists() and not Path(folder).is_dir():
+        raise ArtifactError(f"{folder} exists and is not a folder: choose another --out")
     path = lock_path(folder)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise ArtifactError(f"cannot make the folder {folder}: part of that path is a file; choose another --out"
+                            ) from None
     if path in _held:
         _held[path] += 1
         return path
@@ -107,13 +116,13 @@ def release(path: Path) -> None:
 
 
 @contextlib.contextmanager
-def folder_lock(folder: str | Path, enabled: bool = True,
-                notice: Callable[[str], None] | None = None) -> Iterator[None]:
+def folder_lock(folder: str | Path, enabled: bool = True, notice: Callable[[str], None] | None = None,
+                allow_file: bool = False) -> Iterator[None]:
     """Hold the lock of `folder` for the duration of the block (a no-op when not `enabled`, e.g. DDP helpers)."""
     if not enabled:
         yield
         return
-    path = acquire(Path(folder), notice)
+    path = acquire(Path(folder), notice, allow_file)
     try:
         yield
     finally:

@@ -146,11 +146,12 @@ def _copy_sources(folder: Path, export_dir: Path, profile: TargetProfile, precis
     return onnx.name, qdq
 
 
-def write_bundle(export_dir: Path, profile: TargetProfile, precision: str, out: Path, reason: str = "") -> Path:
+def write_bundle(export_dir: Path, profile: TargetProfile, precision: str, out: Path, reason: str = "",
+                 replace: bool = False) -> Path:
     """Write the deploy bundle for `profile` to `out` atomically and return `out`."""
     spec = check_export(export_dir)
     calib_fp = calibration_fingerprint(export_dir) if precision == "int8" else None
-    with atomic_folder(out) as folder:
+    with atomic_folder(out, kind="build", replace=replace) as folder:
         onnx, qdq = _copy_sources(folder, export_dir, profile, precision)
         spec.save(folder)
         (folder / "target.yaml").write_text(yaml.safe_dump(profile.to_dict(), sort_keys=False))

@@ -1,5 +1,6 @@
-"""The `cpu` target: an ONNX Runtime model with graph optimisations saved offline, INT8 only where it is faster
-and the export did not measure it losing accuracy.
+"""The `cpu` target: an ONNX Runtime model with graph optimisations saved offline, INT8 only where it is clearly
+faster (by INT8_MARGIN) and the export did not measure it losing accuracy. The decision, its timings and its
+inputs are recorded in the manifest and kept by a re-run of the same inputs.
 
 The build also times one thread against all of them and records the faster in the manifest (`config.threads`,
 0 = ONNX Runtime's default of one per core), which the runtime then uses: for a small network the per-operator
@@ -10,14 +11,15 @@ from __future__ import annotations
 
 import shutil
 import statistics
-import tempfile
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from edgetrack.artifacts import atomic_folder, make_manifest, read_manifest, sha256_file, verify_file, write_json
+from edgetrack.artifacts import (atomic_folder, check_replaceable, make_manifest, read_manifest, scratch_folder,
+                                 sha256_file, verify_file, write_json)
 from edgetrack.build.sources import CALIBRATION, export_samples
 from edgetrack.errors import ArtifactError, ConfigError, MissingDependencyError
 from edgetrack.eval.latency import time_calls
@@ -28,6 +30,10 @@ CPU_PRECISIONS = ("fp32", "int8")
 #: AUC points a variant may lose against fp32 (as the export measured them) and still be deployed when faster
 MAX_AUC_DROP = 0.5
 TIMED_RUNS, WARMUP_RUNS = 20, 3
+#: rounds of TIMED_RUNS per candidate, alternating between the candidates
+TIMING_ROUNDS = 3
+#: how much faster than fp32 INT8 must be to be deployed (see `choose_precision`)
+INT8_MARGIN = 0.10
 
 
 def _ort() -> Any:
@@ -88,41 +94,95 @@ def loses_accuracy(export_dir: Path, precision: str, max_drop: float = MAX_AUC_D
     return precision in auc and "fp32" in auc and auc["fp32"] - auc[precision] > max_drop
 
 
-def build_cpu(export_dir: Path, out: Path, precision: str | None = None, threads: int | None = None) -> Path:
-    """Write an optimised ONNX Runtime artifact for this CPU; without `precision`, keep the fastest variant that
-    the export did not measure more than MAX_AUC_DROP AUC below fp32, and without `threads`, the faster of one
-    thread and all of them. A MixFormerV2 split export is built as its two graphs (`build_cpu_split`)."""
+@dataclass(frozen=True)
+class Decision:
+    """Which precision and thread count a cpu build deploys, why, and the inputs the choice was made from."""
+
+    precision: str
+    threads: int
+    timings: dict[str, float]
+    reason: str
+    inputs: dict[str, Any]
+
+    def record(self) -> dict[str, Any]:
+        return {"precision": self.precision, "threads": self.threads, "median_ms": self.timings,
+                "reason": self.reason, "inputs": self.inputs}
+
+
+def decide(out: Path, files: dict[str, Path], feeds: dict[str, np.ndarray], threads: int | None,
+           forced: str | None) -> Decision:
+    """Time the candidates and pick one; a decision an earlier build into `out` made from the same inputs
+    (candidate files, thread request, rule) is kept, so a re-run or resumed pipeline deploys the same model."""
+    inputs = {"files": {p: sha256_file(verify_file(f)) for p, f in files.items()}, "threads": threads,
+              "forced": forced, "int8_margin": INT8_MARGIN}
+    earlier = _earlier_decision(out)
+    if earlier is not None and earlier.get("inputs") == inputs:
+        return Decision(earlier["precision"], earlier["threads"], earlier["median_ms"],
+                        f"{earlier['reason']} (kept from the earlier build of the same inputs)", inputs)
+    with scratch_folder(out) as tmp:
+        ms = time_variants(files, feeds, threads, tmp)
+    timings = {p: min(v for (q, _), v in ms.items() if q == p) for p in files}
+    precision, reason = choose_precision(timings)
+    best_threads = min((n for q, n in ms if q == precision), key=lambda n: ms[precision, n])
+    return Decision(precision, best_threads, timings, reason, inputs)
+
+
+def _earlier_decision(out: Path) -> dict[str, Any] | None:
+    try:
+        decision = read_manifest(out).get("decision") if (out / "manifest.json").is_file() else None
+    except ArtifactError:
+        return None
+    return decision if isinstance(decision, dict) else None
+
+
+def choose_precision(timings: dict[str, float], margin: float = INT8_MARGIN) -> tuple[str, str]:
+    """INT8 only when it is at least `margin` faster than fp32: a closer race is timing noise, and a choice that
+    flips between runs would deploy a different model (and accuracy) from the same inputs."""
+    if "int8" not in timings or "fp32" not in timings:
+        only = next(iter(timings))
+        return only, f"{only} is the only candidate"
+    gain = 1.0 - timings["int8"] / timings["fp32"]
+    if gain >= margin:
+        return "int8", f"int8 is {gain:.0%} faster than fp32 (the rule: at least {margin:.0%})"
+    return "fp32", f"int8 is {gain:.0%} faster than fp32, under the {margin:.0%} it must gain to be deployed"
+
+
+def build_cpu(export_dir: Path, out: Path, precision: str | None = None, threads: int | None = None,
+              replace: bool = False) -> Path:
+    """Write an optimised ONNX Runtime artifact for this CPU; without `precision`, deploy INT8 when it is clearly
+    faster (`choose_precision`) and the export did not measure it more than MAX_AUC_DROP AUC below fp32, and
+    without `threads`, the faster of one thread and all of them. A MixFormerV2 split export is built as its two
+    graphs (`build_cpu_split`)."""
     export_dir, out = Path(export_dir), Path(out)
     if is_split_export(export_dir):
-        return build_cpu_split(export_dir, out, precision, threads)
+        return build_cpu_split(export_dir, out, precision, threads, replace)
     if not (export_dir / "model.onnx").is_file() or not (export_dir / "io_spec.json").is_file():
         raise ArtifactError(f"{export_dir} is not an export folder (model.onnx + io_spec.json); "
                             "run edgetrack export first")
+    if not replace:
+        check_replaceable(out, "build")
     spec = IOSpec.load(export_dir)
     feeds = export_samples(export_dir, spec, 1)[0]
     files = {p: variant_file(export_dir, p) for p in candidates(export_dir, precision)}
-    with tempfile.TemporaryDirectory() as tmp:
-        timings, best_threads = time_variants(files, feeds, threads, Path(tmp))
-        chosen = min(timings, key=timings.__getitem__)
-        with atomic_folder(out) as folder:
-            shutil.copy(Path(tmp) / f"{chosen}.onnx", folder / "model.onnx")
-            spec.save(folder)
-            write_json(folder / "manifest.json", _manifest(export_dir, chosen, timings, best_threads,
-                                                           variant_file(export_dir, chosen)))
+    decision = decide(out, files, feeds, threads, precision)
+    with atomic_folder(out, kind="build", replace=replace) as folder:
+        optimise(verify_file(files[decision.precision]), folder / "model.onnx", decision.threads)
+        spec.save(folder)
+        write_json(folder / "manifest.json", _manifest(export_dir, decision, files[decision.precision]))
     return out
 
 
 def time_variants(files: dict[str, Path], feeds: dict[str, np.ndarray], threads: int | None, tmp: Path
-                  ) -> tuple[dict[str, float], int]:
-    """Optimise each precision's file into `tmp/PRECISION.onnx`; (median ms per precision, faster thread count)."""
-    timings: dict[str, float] = {}
-    thread_ms: dict[int, float] = {}
-    for p, path in files.items():
-        for n in [threads] if threads is not None else [0, 1]:
-            ms = median_ms(optimise(verify_file(path), tmp / f"{p}.onnx", n), feeds)
-            timings[p] = min(timings.get(p, ms), ms)
-            thread_ms[n] = min(thread_ms.get(n, ms), ms)
-    return timings, min(thread_ms, key=thread_ms.__getitem__)
+                  ) -> dict[tuple[str, int], float]:
+    """Median ms per (precision, thread count), each variant optimised into `tmp`; the variants are timed in
+    alternating rounds, so a change of machine load during the build affects them alike."""
+    sessions = {(p, n): optimise(verify_file(path), tmp / f"{p}-{n}.onnx", n)
+                for p, path in files.items() for n in ([threads] if threads is not None else [0, 1])}
+    rounds: dict[tuple[str, int], list[float]] = {key: [] for key in sessions}
+    for _ in range(TIMING_ROUNDS):
+        for key, session in sessions.items():
+            rounds[key].append(median_ms(session, feeds))
+    return {key: statistics.median(values) for key, values in rounds.items()}
 
 
 def is_split_export(folder: Path) -> bool:
@@ -132,7 +192,8 @@ def is_split_export(folder: Path) -> bool:
     return (folder / ENCODER).is_file() and (folder / SPEC).is_file()
 
 
-def build_cpu_split(export_dir: Path, out: Path, precision: str | None = None, threads: int | None = None) -> Path:
+def build_cpu_split(export_dir: Path, out: Path, precision: str | None = None, threads: int | None = None,
+                    replace: bool = False) -> Path:
     """Both graphs of the chosen precision, optimised; precision and threads chosen by the search step's latency,
     the per-frame network (the encoder runs once per template update)."""
     from edgetrack.calibration.store import CalibrationSet
@@ -146,26 +207,25 @@ def build_cpu_split(export_dir: Path, out: Path, precision: str | None = None, t
     encoder = OnnxRuntimeBackend(verify_file(export_dir / ENCODER))
     memory = encoder.infer({k: sample[k] for k in ENCODER_INPUTS})["memory"]
     step_file = lambda folder, p: graph_file(folder, STEP, p)  # noqa: E731 - the step decides the choice
+    if not replace:
+        check_replaceable(out, "build")
     files = {p: step_file(export_dir, p) for p in candidates(export_dir, precision, step_file)}
-    with tempfile.TemporaryDirectory() as tmp:
-        timings, best_threads = time_variants(files, {"search": sample["search"], "memory": memory}, threads,
-                                              Path(tmp))
-        chosen = min(timings, key=timings.__getitem__)
-        with atomic_folder(out) as folder:
-            shutil.copy(Path(tmp) / f"{chosen}.onnx", folder / STEP)
-            optimise(verify_file(graph_file(export_dir, ENCODER, chosen)), folder / ENCODER, best_threads)
-            shutil.copy(export_dir / SPEC, folder / SPEC)
-            write_json(folder / "manifest.json", _manifest(export_dir, chosen, timings, best_threads,
-                                                           graph_file(export_dir, STEP, chosen)))
+    decision = decide(out, files, {"search": sample["search"], "memory": memory}, threads, precision)
+    with atomic_folder(out, kind="build", replace=replace) as folder:
+        optimise(verify_file(files[decision.precision]), folder / STEP, decision.threads)
+        optimise(verify_file(graph_file(export_dir, ENCODER, decision.precision)), folder / ENCODER, decision.threads)
+        shutil.copy(export_dir / SPEC, folder / SPEC)
+        write_json(folder / "manifest.json", _manifest(export_dir, decision, files[decision.precision]))
     return out
 
 
-def _manifest(export_dir: Path, chosen: str, timings: dict[str, float], threads: int, source: Path
-              ) -> dict[str, Any]:
+def _manifest(export_dir: Path, decision: Decision, source: Path) -> dict[str, Any]:
     parent = read_manifest(export_dir) if (export_dir / "manifest.json").is_file() else {}
+    timings = decision.timings
     return make_manifest(
-        "build", config={"target": "cpu", "precision": chosen, "optimization": "extended", "threads": threads},
+        "build", config={"target": "cpu", "precision": decision.precision, "optimization": "extended",
+                         "threads": decision.threads},
         parents={"export": sha256_file(source)},
         metrics={"median_ms": timings, "speedup_int8": (timings["fp32"] / timings["int8"]
                                                         if {"fp32", "int8"} <= timings.keys() else None)},
-        source=str(export_dir), export_metrics=parent.get("metrics", {}))
+        decision=decision.record(), source=str(export_dir), export_metrics=parent.get("metrics", {}))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from edgetrack.artifacts import atomic_folder
+from edgetrack.artifacts import atomic_folder, check_replaceable
 from edgetrack.build.cpu import is_split_export
 from edgetrack.build.host import Host, detect_host
 from edgetrack.build.plan import BuildPlan, plan_build
@@ -15,18 +15,21 @@ from edgetrack.build.targets import TargetProfile, get_target
 
 def run_build(export_dir: str | Path, target: str, precision: str | None = None, out: str | Path | None = None,
               force: bool = False, bundle: bool = False, host: Host | None = None,
-              log: Callable[[str], None] = print) -> Path:
+              log: Callable[[str], None] = print, replace: bool = False) -> Path:
     """Build `export_dir` for `target` into `out` (default: EXPORT/../build-TARGET); return the folder written.
 
-    `precision=None` means the target's default (for the cpu target: the faster of fp32 and int8 here).
+    `precision=None` means the target's default (for the cpu target: int8 when clearly faster here). OUT may be
+    missing, empty or an earlier build; anything else is refused unless `replace`.
     """
     export_dir = Path(export_dir)
     profile = get_target(target)
     folder = Path(out) if out is not None else export_dir.parent / f"build-{profile.name}"
+    if not replace:
+        check_replaceable(folder, "build")
     if profile.kind == "cpu":
         from edgetrack.build.cpu import build_cpu
 
-        return build_cpu(export_dir, folder, precision)
+        return build_cpu(export_dir, folder, precision, replace=replace)
     split = is_split_export(export_dir)
     if not split:
         check_export(export_dir)
@@ -34,29 +37,29 @@ def run_build(export_dir: str | Path, target: str, precision: str | None = None,
     host = host or detect_host()
     plan = plan_build(profile, host, force=force, bundle=bundle)
     if split:
-        return _split(export_dir, profile, chosen, folder, plan, host, log)
+        return _split(export_dir, profile, chosen, folder, plan, host, log, replace)
     if plan.mode == "bundle":
-        return _bundle(export_dir, profile, chosen, folder, plan, log)
-    return _engine(export_dir, profile, chosen, folder, plan, host, log)
+        return _bundle(export_dir, profile, chosen, folder, plan, log, replace)
+    return _engine(export_dir, profile, chosen, folder, plan, host, log, replace)
 
 
 def _split(export_dir: Path, profile: TargetProfile, precision: str, folder: Path, plan: BuildPlan, host: Host,
-           log: Callable[[str], None]) -> Path:
+           log: Callable[[str], None], replace: bool) -> Path:
     """MixFormerV2's two graphs, each bundled or built as its own model (`build.split`)."""
     from edgetrack.build.split import build_split_here, write_split_bundle
 
     if plan.mode == "bundle":
-        write_split_bundle(export_dir, profile, precision, folder, plan.reason)
+        write_split_bundle(export_dir, profile, precision, folder, plan.reason, replace)
         log(f"{plan.reason}.\nWrote a deploy bundle of MixFormerV2's two graphs for {profile.name} ({precision}) to "
             f"{folder}.\nCopy it to the {profile.description} and run there:  python3 template_encoder/"
             "build_engine.py && python3 search_step/build_engine.py")
         return folder
 
     def build_graph(view: Path, dst: Path) -> dict:
-        _engine(view, profile, precision, dst, plan, host, log)
+        _engine(view, profile, precision, dst, plan, host, log, replace=False)
         return read_engine_checks(dst)
 
-    return build_split_here(export_dir, profile, precision, folder, build_graph, log)
+    return build_split_here(export_dir, profile, precision, folder, build_graph, log, replace)
 
 
 def read_engine_checks(folder: Path) -> dict:
@@ -70,10 +73,10 @@ def read_engine_checks(folder: Path) -> dict:
 
 
 def _bundle(export_dir: Path, profile: TargetProfile, precision: str, folder: Path, plan: BuildPlan,
-            log: Callable[[str], None]) -> Path:
+            log: Callable[[str], None], replace: bool) -> Path:
     from edgetrack.build.bundle import write_bundle
 
-    write_bundle(export_dir, profile, precision, folder, plan.reason)
+    write_bundle(export_dir, profile, precision, folder, plan.reason, replace)
     log(f"{plan.reason}.\nWrote a deploy bundle for {profile.name} ({precision}) to {folder}.\n"
         f"Copy it to the {profile.description} and run there:  python3 build_engine.py  "
         f"(needs only TensorRT and numpy; trtexec.sh does the same with trtexec)")
@@ -81,12 +84,12 @@ def _bundle(export_dir: Path, profile: TargetProfile, precision: str, folder: Pa
 
 
 def _engine(export_dir: Path, profile: TargetProfile, precision: str, folder: Path, plan: BuildPlan,
-            host: Host, log: Callable[[str], None]) -> Path:
+            host: Host, log: Callable[[str], None], replace: bool) -> Path:
     from edgetrack.build.engine import PARITY_SAMPLES, build_here, check_engine, record_checks
 
     for problem in plan.forced:
         log(f"warning (--force): {problem}")
-    with atomic_folder(folder) as tmp:
+    with atomic_folder(folder, kind="build", replace=replace) as tmp:
         build_here(export_dir, profile, precision, tmp, host, plan.forced, log)
     # the engine's own ONNX variant is the reference: an INT8 engine is compared with the Q/DQ graph it came from
     reference = export_dir / variant_name(precision if profile.typing == "strong" else "fp32")

@@ -13,11 +13,10 @@ computes from the same samples (`export.split_variants.step_calibration`).
 from __future__ import annotations
 
 import shutil
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from edgetrack.artifacts import atomic_folder, file_hashes, make_manifest, verify_file, write_json
+from edgetrack.artifacts import atomic_folder, file_hashes, make_manifest, scratch_folder, verify_file, write_json
 from edgetrack.build.sources import CALIBRATION, variant_name
 from edgetrack.build.targets import TargetProfile
 from edgetrack.calibration.store import CalibrationSet
@@ -106,13 +105,14 @@ def _refuse_own_runtime(profile: TargetProfile) -> None:
                             "(jetson-orin-agx, -nx, -nano) and desktop GPUs")
 
 
-def write_split_bundle(export_dir: Path, profile: TargetProfile, precision: str, out: Path, reason: str = "") -> Path:
+def write_split_bundle(export_dir: Path, profile: TargetProfile, precision: str, out: Path, reason: str = "",
+                       replace: bool = False) -> Path:
     """A deploy bundle per graph under `out`, the processing spec and a README saying how to build both."""
     from edgetrack.build.bundle import write_bundle
 
     _refuse_own_runtime(profile)
-    with tempfile.TemporaryDirectory() as tmp, atomic_folder(out) as folder:
-        for graph, view in graph_views(export_dir, precision, Path(tmp)).items():
+    with scratch_folder(out) as tmp, atomic_folder(out, kind="build", replace=replace) as folder:
+        for graph, view in graph_views(export_dir, precision, tmp).items():
             write_bundle(view, profile, precision, graph_dir(folder, graph), reason)
         shutil.copy(export_dir / SPEC, folder / SPEC)
         (folder / README).write_text(_readme(profile, precision))
@@ -124,13 +124,14 @@ def write_split_bundle(export_dir: Path, profile: TargetProfile, precision: str,
 
 
 def build_split_here(export_dir: Path, profile: TargetProfile, precision: str, out: Path,
-                     build_graph: Callable[[Path, Path], dict], log: Callable[[str], None] = print) -> Path:
+                     build_graph: Callable[[Path, Path], dict], log: Callable[[str], None] = print,
+                     replace: bool = False) -> Path:
     """Build both graphs' engines with `build_graph(view, folder) -> checks` (`build.run` passes its own single-graph
     build and check); record each graph's checks in the top-level manifest."""
     _refuse_own_runtime(profile)
     checks = {}
-    with tempfile.TemporaryDirectory() as tmp, atomic_folder(out) as folder:
-        for graph, view in graph_views(export_dir, precision, Path(tmp)).items():
+    with scratch_folder(out) as tmp, atomic_folder(out, kind="build", replace=replace) as folder:
+        for graph, view in graph_views(export_dir, precision, tmp).items():
             log(f"{Path(graph).stem}:")
             checks[Path(graph).stem] = build_graph(view, graph_dir(folder, graph))
         shutil.copy(export_dir / SPEC, folder / SPEC)

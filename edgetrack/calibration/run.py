@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from edgetrack.artifacts import check_out_file
 from edgetrack.calibration.collect import MIN_SAMPLES, check_split, collect
 from edgetrack.calibration.recipe import CalibrationRecipe
 from edgetrack.calibration.store import CalibrationSet
@@ -85,6 +86,7 @@ def run_calibrate(model: str, data: str, root: str | Path | None, samples: int, 
     if samples < 1:
         raise ConfigError(f"--samples must be at least 1 (got {samples}); {MIN_SAMPLES} or more give reliable "
                           "INT8 ranges")
+    check_out_file(Path(out), "the calibration file to write (e.g. calib.npz)")  # before minutes of collection
     spec = model_spec(model)
     calib = collect(calibration_sequences(data, root, model, notice), spec, samples, seed, progress, centre_jitter,
                     scale_jitter, online_template=takes_online_template(model))

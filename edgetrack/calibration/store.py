@@ -5,14 +5,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from edgetrack.artifacts import publish
+from edgetrack.artifacts import check_out_file, remove_stale_siblings, temp_sibling
 from edgetrack.errors import ArtifactError
 
 META_KEY = "__meta__"
@@ -40,13 +39,17 @@ class CalibrationSet:
     def save(self, path: str | Path) -> Path:
         """Write atomically; the file holds one array per input plus a JSON meta entry."""
         path = Path(path)
+        check_out_file(path, "the calibration file to write (e.g. calib.npz)")
         path.parent.mkdir(parents=True, exist_ok=True)
         meta = {**self.meta, "fingerprint": self.fingerprint, "samples": len(self)}
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".npz", dir=path.parent)
-        os.close(fd)
-        np.savez(tmp, **self.arrays, **{META_KEY: np.array(json.dumps(meta))})
-        publish(tmp)
-        os.replace(tmp, path)
+        remove_stale_siblings(path)
+        tmp = temp_sibling(path, ".npz")  # np.savez would add the suffix to a name without it
+        try:
+            np.savez(tmp, **self.arrays, **{META_KEY: np.array(json.dumps(meta))})
+            os.replace(tmp, path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
         self.meta = meta
         return path
 

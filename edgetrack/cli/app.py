@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import errno
 import sys
 
 import typer
+from rich.markup import escape
 
 from edgetrack.cli import bench as bench_cmd
 from edgetrack.cli import build as build_cmd
@@ -61,12 +63,31 @@ def run(argv: list[str] | None = None) -> int:
         app(args=args, prog_name="edgetrack")
     except SystemExit as exc:  # standalone mode always ends this way, usage errors included
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    except EdgetrackError as exc:
+    except (EdgetrackError, OSError) as exc:
         if "--debug" in args:
             raise
-        err.print(f"[bold red]error:[/bold red] {exc}", highlight=False, soft_wrap=True, markup=True)
+        message = str(exc) if isinstance(exc, EdgetrackError) else os_error_message(exc)
+        err.print(f"[bold red]error:[/bold red] {escape(message)}", highlight=False, soft_wrap=True, markup=True)
         return 2
     return 0
+
+
+#: what to do about the file-system faults every command can meet
+_OS_ADVICE = {errno.EACCES: "check its permissions, or choose another --out",
+              errno.EPERM: "check its permissions, or choose another --out",
+              errno.EROFS: "the file system is read-only: choose another --out",
+              errno.ENOSPC: "the disk is full: free space or choose another --out; a re-run resumes",
+              errno.EFBIG: "a file-size limit was reached (ulimit -f): raise it or choose another --out",
+              errno.EDQUOT: "the disk quota is exhausted: free space or choose another --out"}
+
+
+def os_error_message(exc: OSError) -> str:
+    """One line for a file-system fault: the file, the system's reason, and what to do."""
+    where = exc.filename if exc.filename is not None else "a file"
+    reason = exc.strerror or str(exc)
+    advice = _OS_ADVICE.get(exc.errno or 0, "check the path and retry")
+    return f"{where}: {reason} ({advice}; run with --debug for the trace)"
+
 
 
 def main() -> None:

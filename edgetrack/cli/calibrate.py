@@ -25,9 +25,11 @@ def calibrate(
 ) -> None:
     """Collect template/search crops along ground-truth trajectories (or, for unlabeled:DIR, the model's own
     confident trajectory) with tracking-like jitter."""
+    from edgetrack.artifacts import check_out_file
     from edgetrack.calibration.recipe import load_recipe
     from edgetrack.calibration.run import calibrate_with
 
+    check_out_file(out_file, "the calibration file to write (e.g. calib.npz)")
     chosen = load_recipe(recipe, {"data": data, "data_root": str(data_root) if data_root else None,
                                   "samples": samples, "seed": seed})
     with warnings.catch_warnings(record=True) as caught, Progress(

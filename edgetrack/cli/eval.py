@@ -9,6 +9,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from edgetrack.cli.console import err, out
+from edgetrack.errors import ConfigError
 from edgetrack.eval.benchmarks import BENCHMARKS, Benchmark
 from edgetrack.eval.identity import benchmark_label, model_label
 from edgetrack.eval.report import metrics_table, save_plots, write_report
@@ -75,6 +76,13 @@ def eval_cmd(
                                     "(repeatable): OUT/BENCHMARK/strip-NAME.png."),
 ) -> None:
     """Run one-pass evaluation; re-running resumes and only tracks sequences without a complete result."""
+    from edgetrack.artifacts import check_out_folder
+    from edgetrack.runtime.device import torch_device
+
+    check_out_folder(out_dir)
+    torch_device(device)
+    if workers < 1:
+        raise ConfigError(f"--workers {workers}: give 1 or more processes")
     bench = BENCHMARKS.get(benchmark)
     label = benchmark_label(bench, data_root)
     reports, folders = {}, {}

@@ -8,6 +8,7 @@ import typer
 
 from edgetrack.artifacts import read_manifest
 from edgetrack.cli.console import out
+from edgetrack.cli.options import REPLACE_OPTION
 
 
 def export(
@@ -20,13 +21,15 @@ def export(
         0, help="Track this many synthetic-test sequences with every variant and record its AUC (0: skip)."),
     accuracy_gate: float = typer.Option(
         None, help="Refuse the export if a variant's AUC is more than this many points below fp32's."),
+    replace: bool = REPLACE_OPTION,
 ) -> None:
     """Export to ONNX (opset 17, static shapes); fails if outputs differ from torch by more than 1e-4."""
     from edgetrack.export.precision import parse_precisions
     from edgetrack.export.run import run_export
 
     folder = run_export(model, out_dir, fused=fuse_postprocess, precisions=parse_precisions(precision),
-                        calib_path=calib, accuracy_sequences=accuracy_sequences, accuracy_gate=accuracy_gate)
+                        calib_path=calib, accuracy_sequences=accuracy_sequences, accuracy_gate=accuracy_gate,
+                        replace=replace)
     parity = read_manifest(folder)["metrics"]["parity_fp32"]
     worst = ", ".join(f"{k} {v:.1e}" for k, v in parity.items())
     out.print(f"[green]exported[/green] {folder / 'model.onnx'} (max abs diff vs torch: {worst})")

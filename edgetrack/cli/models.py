@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from edgetrack.cli.console import out
+from edgetrack.cli.options import REPLACE_OPTION
 from edgetrack.models.factory import build_model, model_config
 from edgetrack.models.presets import list_models
 from edgetrack.models.profile import count_macs, count_parameters
@@ -73,11 +74,16 @@ def import_cmd(
                                     ".pth.tar, or a safetensors file."),
     out_dir: Path = typer.Option(..., "--out", help="Model folder to write (model.safetensors, config.json, "
                                  "manifest.json); every stage takes it as --model / --teacher."),
+    replace: bool = REPLACE_OPTION,
 ) -> None:
     """Turn third-party weights into an edgetrack model folder (checked, loaded strictly)."""
     from edgetrack.artifacts import sha256_file
     from edgetrack.models.factory import create_model, save_model
 
+    from edgetrack.artifacts import check_replaceable
+
+    if not replace:
+        check_replaceable(out_dir, "model")
     model = create_model(name, checkpoint=checkpoint)
-    save_model(model, out_dir, stage="import", source={"file": checkpoint.name, "sha256": sha256_file(checkpoint)})
+    save_model(model, out_dir, stage="import", replace=replace, source={"file": checkpoint.name, "sha256": sha256_file(checkpoint)})
     out.print(f"{name} weights from {checkpoint} written to {out_dir} ({count_parameters(model):,} parameters)")

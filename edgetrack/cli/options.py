@@ -13,6 +13,9 @@ C = TypeVar("C", bound=FrozenConfig)
 
 CONFIG_OPTION = typer.Option(None, "--config", "-c", help="YAML file with the stage's settings.")
 SET_OPTION = typer.Option([], "--set", help="Override a setting: --set train.epochs=10 (repeatable).")
+REPLACE_OPTION = typer.Option(False, "--replace", help="Replace --out even when it is not an earlier output of this "
+                              "command (a file, another kind of edgetrack folder, a folder of other files). "
+                              "Without it those are refused and left as they are.")
 
 
 def resolve(cls: type[C], config: Path | None, sets: list[str], flags: dict[str, Any]) -> C:

@@ -160,7 +160,7 @@ def labeled_clips(root: str | Path, labeler: Labeler, cfg: LabelConfig | None = 
 
 def write_labels(folder: Path, labels: ClipLabels, meta: dict[str, Any]) -> None:
     """groundtruth.txt (NaN for frames not kept), confidence.txt (score, fb IoU, kept) and labels.json."""
-    with atomic_folder(folder) as tmp:
+    with atomic_folder(folder, kind="labels") as tmp:
         rows = [",".join(f"{v:.2f}" for v in box) if keep else "nan,nan,nan,nan"
                 for box, keep in zip(labels.boxes, labels.kept, strict=True)]
         (tmp / "groundtruth.txt").write_text("\n".join(rows) + "\n")
@@ -203,10 +203,7 @@ def export_labels(root: str | Path, labeler: Labeler, out: str | Path, cfg: Labe
     summaries = []
     for clip, folder in labeled_clips(root, labeler, cfg, progress=progress):
         target = out / clip.name
-        if target.exists() and not (target / "labels.json").is_file():
-            raise DataError(f"{target} exists and is not a labels folder written by edgetrack label; move it or "
-                            "choose another --out")
-        with atomic_folder(target) as tmp:
+        with atomic_folder(target, kind="labels") as tmp:
             for name in ("groundtruth.txt", "confidence.txt", "labels.json"):
                 (tmp / name).write_bytes((folder / name).read_bytes())
             (tmp / "img").symlink_to(clip.frames[0].parent.resolve(), target_is_directory=True)

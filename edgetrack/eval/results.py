@@ -11,14 +11,13 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 from numpy.typing import ArrayLike
 
-from edgetrack.artifacts import publish
+from edgetrack.artifacts import remove_stale_siblings, temp_sibling
 from edgetrack.errors import DataError
 
 _SEPARATORS = re.compile(r"[,\s]+")
@@ -44,16 +43,16 @@ def time_path(folder: str | Path, name: str) -> Path:
 def _atomic_write_text(path: Path, text: str) -> None:
     """Write `text` to a temporary sibling, then rename it over `path`, so readers never see half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    remove_stale_siblings(path)
+    tmp = temp_sibling(path)
     try:
-        with os.fdopen(fd, "w") as f:
+        with open(tmp, "x") as f:
             f.write(text)
             f.flush()
             os.fsync(f.fileno())
-        publish(tmp)
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
 
 

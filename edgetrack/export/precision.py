@@ -11,12 +11,12 @@ from __future__ import annotations
 import importlib.util
 import logging
 import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 
+from edgetrack.artifacts import scratch_folder, system_temp_in
 from edgetrack.calibration.store import CalibrationSet
 from edgetrack.errors import ConfigError, MissingDependencyError
 from edgetrack.export.qdq_check import require_trt_qdq
@@ -71,10 +71,11 @@ def int8_backend() -> str:
 def to_int8(src: Path, dst: Path, calib: CalibrationSet, backend: str | None = None) -> Path:
     """Q/DQ INT8 ONNX calibrated on `calib`, checked against TensorRT's Q/DQ rules (QDQError when it breaks one)."""
     backend = backend or int8_backend()
-    if backend == "modelopt":
-        _int8_modelopt(src, dst, calib)
-    else:
-        _int8_onnxruntime(src, dst, calib)
+    with scratch_folder(dst) as tmp, system_temp_in(tmp):  # the quantisers' own temp files stay beside dst
+        if backend == "modelopt":
+            _int8_modelopt(src, dst, calib, tmp)
+        else:
+            _int8_onnxruntime(src, dst, calib)
     require_trt_qdq(dst)
     return dst
 
@@ -100,14 +101,13 @@ def _int8_onnxruntime(src: Path, dst: Path, calib: CalibrationSet) -> Path:
     return dst
 
 
-def _int8_modelopt(src: Path, dst: Path, calib: CalibrationSet) -> Path:
+def _int8_modelopt(src: Path, dst: Path, calib: CalibrationSet, tmp: Path) -> Path:
     from modelopt.onnx.quantization import quantize
 
-    with tempfile.TemporaryDirectory() as tmp:
-        copy = Path(tmp) / "model.onnx"  # ModelOpt rewrites its input in place: give it a copy
-        shutil.copy(src, copy)
-        data = Path(tmp) / "calib.npz"
-        np.savez(data, **calib.arrays)
-        quantize(onnx_path=str(copy), quantize_mode="int8", calibration_data_path=str(data),
-                 calibration_eps=["cpu"], output_path=str(dst), op_types_to_exclude=list(FP16_BLOCKED))
+    copy = tmp / "model.onnx"  # ModelOpt rewrites its input in place: give it a copy
+    shutil.copy(src, copy)
+    data = tmp / "calib.npz"
+    np.savez(data, **calib.arrays)
+    quantize(onnx_path=str(copy), quantize_mode="int8", calibration_data_path=str(data),
+             calibration_eps=["cpu"], output_path=str(dst), op_types_to_exclude=list(FP16_BLOCKED))
     return dst

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from edgetrack.artifacts import atomic_folder, file_hashes, make_manifest, sha256_file, write_json
+from edgetrack.artifacts import atomic_folder, check_replaceable, file_hashes, make_manifest, sha256_file, write_json
 from edgetrack.calibration.store import CalibrationSet
 from edgetrack.errors import ConfigError, EdgetrackError
 from edgetrack.export.accuracy import check_gate, variant_accuracy
@@ -75,8 +74,10 @@ def make_variants(folder: Path, precisions: list[str], calib: CalibrationSet | N
 
 def run_export(model_path: str, out: str | Path, fused: bool = False, tolerance: float = FP32_TOLERANCE,
                precisions: list[str] | None = None, calib_path: str | Path | None = None,
-               accuracy_sequences: int = 0, accuracy_gate: float | None = None) -> Path:
+               accuracy_sequences: int = 0, accuracy_gate: float | None = None, replace: bool = False) -> Path:
     """Export `model_path` (a model folder or preset with bundled weights) to OUT; refuse on parity failure.
+
+    OUT may be missing, empty or an earlier export; anything else is refused unless `replace`.
 
     With `accuracy_sequences` > 0, every variant is tracked on that many synthetic-test sequences and its AUC
     recorded; `accuracy_gate` refuses the export when a variant's AUC is more than that many points below fp32.
@@ -84,45 +85,44 @@ def run_export(model_path: str, out: str | Path, fused: bool = False, tolerance:
     if accuracy_gate is not None and accuracy_sequences <= 0:
         raise ConfigError("--accuracy-gate needs --accuracy-sequences N (N > 0) to measure AUC")
     precisions = precisions or ["fp32"]
+    if not replace:
+        check_replaceable(Path(out), "export")  # before minutes of export work, not after
     calib = CalibrationSet.load(calib_path) if calib_path else None
     model = create_model(model_path) if is_model_folder(model_path) else create_model(model_path, pretrained=True)
     if model.cfg.family == "mixformerv2":  # two graphs (template encoder, search step), not one
         return _export_split(model, model_path, Path(out), precisions, tolerance, calib, calib_path,
-                             accuracy_sequences, accuracy_gate)
+                             accuracy_sequences, accuracy_gate, replace)
     parent = sha256_file(Path(model_path) / "model.safetensors") if is_model_folder(model_path) else model_path
-    with tempfile.TemporaryDirectory() as tmp:
-        onnx_tmp = Path(tmp) / "model.onnx"
-        spec = export_onnx(model, onnx_tmp, fused=fused)
-        slimmed = simplify(onnx_tmp)
-        parity = onnx_parity(model, onnx_tmp, fused=fused)
+    with atomic_folder(out, kind="export", replace=replace) as folder:
+        spec = export_onnx(model, folder / "model.onnx", fused=fused)
+        slimmed = simplify(folder / "model.onnx")
+        parity = onnx_parity(model, folder / "model.onnx", fused=fused)
         worst = max(parity.values())
         if worst > tolerance:
             raise ParityError(f"exported ONNX differs from the torch model by {worst:.2e} (> {tolerance:.0e}): "
                               f"{parity}; please report this with `edgetrack env`")
-        with atomic_folder(out) as folder:
-            shutil.copy(onnx_tmp, folder / "model.onnx")
-            spec.save(folder)
-            variants = make_variants(folder, precisions, calib, spec)
-            aucs = variant_accuracy(folder, precisions, spec, accuracy_sequences) if accuracy_sequences else {}
-            check_gate(aucs, accuracy_gate)
-            if calib is not None:
-                shutil.copy(calib_path, folder / "calibration.npz")
-            manifest = make_manifest("export", config={"fused_postprocess": fused, "opset": 17,
-                                                       "precisions": precisions},
-                                     parents={"model": parent, **({"calibration": calib.meta.get("fingerprint", "")}
-                                                                  if calib is not None else {})},
-                                     metrics={"parity_fp32": parity, "parity_vs_fp32": variants,
-                                              "auc": aucs, "auc_sequences": accuracy_sequences},
-                                     simplified=slimmed, onnx_sha256=sha256_file(folder / "model.onnx"),
-                                     files=file_hashes(folder, ["model.onnx", *(f"model.{p}.onnx" for p in precisions),
-                                                                "calibration.npz"]))
-            write_json(folder / "manifest.json", manifest)
+        spec.save(folder)
+        variants = make_variants(folder, precisions, calib, spec)
+        aucs = variant_accuracy(folder, precisions, spec, accuracy_sequences) if accuracy_sequences else {}
+        check_gate(aucs, accuracy_gate)
+        if calib is not None:
+            shutil.copy(calib_path, folder / "calibration.npz")
+        manifest = make_manifest("export", config={"fused_postprocess": fused, "opset": 17,
+                                                   "precisions": precisions},
+                                 parents={"model": parent, **({"calibration": calib.meta.get("fingerprint", "")}
+                                                              if calib is not None else {})},
+                                 metrics={"parity_fp32": parity, "parity_vs_fp32": variants,
+                                          "auc": aucs, "auc_sequences": accuracy_sequences},
+                                 simplified=slimmed, onnx_sha256=sha256_file(folder / "model.onnx"),
+                                 files=file_hashes(folder, ["model.onnx", *(f"model.{p}.onnx" for p in precisions),
+                                                            "calibration.npz"]))
+        write_json(folder / "manifest.json", manifest)
     return Path(out)
 
 
 def _export_split(model: Any, model_path: str, out: Path, precisions: list[str], tolerance: float,
                   calib: CalibrationSet | None, calib_path: str | Path | None, accuracy_sequences: int,
-                  accuracy_gate: float | None) -> Path:
+                  accuracy_gate: float | None, replace: bool) -> Path:
     """A MixFormerV2 model as its template encoder and search step, parity-checked like one graph, with each
     precision variant as a pair of graphs (`split_variants`)."""
     from edgetrack.export.accuracy import split_variant_accuracy
@@ -130,7 +130,7 @@ def _export_split(model: Any, model_path: str, out: Path, precisions: list[str],
     from edgetrack.export.split_variants import GRAPHS, graph_file, make_split_variants
 
     parent = sha256_file(Path(model_path) / "model.safetensors") if is_model_folder(model_path) else model_path
-    with atomic_folder(out) as folder:
+    with atomic_folder(out, kind="export", replace=replace) as folder:
         export_mixformerv2(model, folder)
         parity = split_parity(model, folder)
         if max(parity.values()) > tolerance:

@@ -93,15 +93,16 @@ def bundled_weights(name: str) -> Path:
 
 
 def save_model(model: TrackerModel, folder: str | Path, stage: str = "model", config: dict[str, Any] | None = None,
-               half: bool = False, **manifest: Any) -> Path:
+               half: bool = False, replace: bool = False, **manifest: Any) -> Path:
     """Write `model` as an artifact folder (model.safetensors + config.json + manifest.json), atomically.
 
     `config` is the producing stage's settings (the model's own config by default); `half` stores fp16
-    weights (loading casts them back to the model's dtype).
+    weights (loading casts them back to the model's dtype). An existing `folder` that is not a model folder
+    is refused unless `replace` (`artifacts.atomic_folder`).
     """
     if not isinstance(model, (TrackerModel, MixFormerV2Model)):
         raise ModelError(f"save_model expects a TrackerModel, got {type(model).__name__}")
-    with atomic_folder(folder) as tmp:
+    with atomic_folder(folder, kind="model", replace=replace) as tmp:
         save_folder_files(model, tmp, half=half)
         files = file_hashes(tmp, ["model.safetensors", "config.json"])
         write_json(tmp / "manifest.json", make_manifest(stage, config=config or model.cfg.to_dict(), files=files,

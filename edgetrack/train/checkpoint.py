@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from edgetrack.artifacts import publish
-from edgetrack.errors import CheckpointError
+from edgetrack.artifacts import remove_stale_siblings, temp_sibling
+from edgetrack.errors import ArtifactError, CheckpointError
 
 NAME = "checkpoint.pt"
 #: training settings that do not change what is trained (how often to log or save, loader processes, device),
@@ -44,27 +43,27 @@ def differing_keys(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
 
 
 def save_training_state(folder: Path, state: dict[str, Any]) -> Path:
-    """torch.save to a temp file in `folder`, then rename, so a kill never leaves a torn checkpoint."""
+    """torch.save to a temp file in `folder`, then rename, so a kill never leaves a torn checkpoint; a failed
+    write (a full disk, a file-size limit) leaves no temp file and is reported as one ArtifactError."""
     folder.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{NAME}.", dir=folder)
-    os.close(fd)
+    target = folder / NAME
+    tmp = temp_sibling(target)
     try:
         torch.save(state, tmp)
+        os.replace(tmp, target)
+    except RuntimeError as err:  # torch reports a failed write as its own error, not an OSError
+        tmp.unlink(missing_ok=True)
+        raise ArtifactError(f"could not write the checkpoint {target} ({str(err).splitlines()[0][:160]}): is the "
+                            "disk full or a file-size limit set? Free space and re-run to resume") from None
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
-    publish(tmp)
-    target = folder / NAME
-    os.replace(tmp, target)
     return target
 
 
 def remove_partial_checkpoints(folder: Path) -> int:
-    """Delete temporary checkpoint files a killed process left behind (as large as the checkpoint itself)."""
-    stale = list(Path(folder).glob(f".{NAME}.*"))
-    for p in stale:
-        p.unlink(missing_ok=True)
-    return len(stale)
+    """Delete the temporary checkpoint files killed writers left behind (as large as the checkpoint itself)."""
+    return remove_stale_siblings(Path(folder) / NAME)
 
 
 def load_training_state(folder: Path) -> dict[str, Any] | None:

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 
+from edgetrack.runtime.device import torch_device
+
 
 @dataclass(frozen=True)
 class DistInfo:
@@ -40,7 +42,7 @@ def pick_device(name: str, info_local_rank: int = 0) -> torch.device:
         if torch.cuda.is_available():
             return torch.device("cuda", int(os.environ.get("LOCAL_RANK", info_local_rank)))
         return torch.device("cpu")
-    return torch.device(name)
+    return torch_device(name)
 
 
 def barrier(info: DistInfo) -> None:

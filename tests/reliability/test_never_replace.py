@@ -54,3 +54,45 @@ def test_an_edgetrack_output_and_an_empty_folder_are_replaced(tmp_path, model_di
     (tmp_path / "empty").mkdir()
     assert run(["export", str(model_dir), "--out", str(tmp_path / "empty")]) == 0
     assert (tmp_path / "empty" / "model.onnx").is_file()
+
+
+def test_an_edgetrack_folder_of_another_kind_is_refused_unless_replace(tmp_path, model_dir, capsys) -> None:
+    assert run(["export", str(model_dir), "--out", str(model_dir)]) == 2  # a model folder is not an export
+    assert "holds an edgetrack model folder, not a export one" in capsys.readouterr().err
+    assert (model_dir / "model.safetensors").is_file()
+    export = tmp_path / "x"
+    assert run(["export", str(model_dir), "--out", str(export)]) == 0
+    assert run(["models", "import", "tiny", "--checkpoint", str(TINY / "model.safetensors"),
+                "--out", str(export)]) == 2
+    assert "holds an edgetrack export folder, not a model one" in capsys.readouterr().err
+    assert (export / "model.onnx").is_file()
+
+
+def test_replace_replaces_a_users_file_or_folder_when_asked(tmp_path, model_dir) -> None:
+    folder = _users_folder(tmp_path / "mine")
+    assert run(["export", str(model_dir), "--out", str(folder), "--replace"]) == 0
+    assert (folder / "model.onnx").is_file() and not (folder / "notes.txt").exists()
+    file = tmp_path / "report.pdf"
+    file.write_text("old")
+    assert run(["export", str(model_dir), "--out", str(file), "--replace"]) == 0
+    assert (file / "model.onnx").is_file()
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp or lock left
+
+
+@pytest.mark.parametrize("command", [
+    ["compress", "--teacher", "tiny", "--layers", "1", "--epochs", "1", "--out", "{file}"],
+    ["train", "--epochs", "1", "--out", "{file}"],
+    ["eval", "-m", "tiny", "--out", "{file}"],
+    ["calibrate", "-m", "tiny", "--samples", "2", "--out", "{file}/c.npz"],
+    ["calibrate", "-m", "tiny", "--samples", "2", "--out", "{folder}"],
+    ["pipeline", "run", "pipelines/quickstart.yaml", "--out", "{file}"],
+], ids=["compress", "train", "eval", "calibrate-under-a-file", "calibrate-into-a-folder", "pipeline"])
+def test_run_folders_refuse_a_file_or_folder_out_with_one_line(tmp_path, capsys, command) -> None:
+    file, folder = tmp_path / "afile", tmp_path / "adir"
+    file.write_text("keep")
+    folder.mkdir()
+    argv = [a.format(file=file, folder=folder) for a in command]
+    assert run(argv) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1 and "error:" in err
+    assert file.read_text() == "keep"

@@ -13,6 +13,7 @@ import numpy as np
 
 from edgetrack.errors import EdgetrackError, TrackingError
 from edgetrack.runtime.backends.base import Backend
+from edgetrack.runtime.device import torch_device
 
 if TYPE_CHECKING:
     import torch
@@ -32,7 +33,7 @@ class TorchBackend(Backend):
         import torch
 
         self._torch = torch
-        self.device = torch.device(device)
+        self.device = torch_device(device)
         self.model = model.to(self.device).eval()
 
     @classmethod
@@ -104,8 +105,6 @@ class TorchDeviceBackend(TorchBackend):
 
 def make_torch_backend(model: torch.nn.Module, device: str = "cpu") -> TorchBackend:
     """The torch backend for `device`: on CUDA with GPU pre/post-processing, elsewhere the plain host path."""
-    import torch
-
-    if torch.device(device).type == "cuda":
+    if torch_device(device).type == "cuda":
         return TorchDeviceBackend(model, device)
     return TorchBackend(model, device)

@@ -13,6 +13,7 @@ import numpy as np
 
 from edgetrack.errors import EdgetrackError, TrackingError
 from edgetrack.runtime.backends.base import Backend
+from edgetrack.runtime.device import torch_device
 
 if TYPE_CHECKING:
     import torch
@@ -30,7 +31,7 @@ class TorchModuleBackend(Backend):
         import torch
 
         self._torch = torch
-        self.device = torch.device(device)
+        self.device = torch_device(device)
         self.module = module.to(self.device).eval()
         self.input_names, self.output_names = tuple(input_names), tuple(output_names)
 

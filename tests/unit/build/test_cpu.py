@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from edgetrack.artifacts import read_manifest
-from edgetrack.build.cpu import build_cpu
+from edgetrack.build.cpu import build_cpu, choose_precision
 from edgetrack.data.synthetic import synthetic_sequence
 from edgetrack.errors import ArtifactError, ConfigError
 from edgetrack.export.run import run_export
@@ -13,13 +13,40 @@ from edgetrack.runtime.tracker import Tracker
 pytest.importorskip("onnxruntime")
 
 
-def test_auto_keeps_the_faster_variant_and_records_both(tmp_path, export_dir) -> None:
+def test_auto_applies_the_margin_rule_and_records_the_decision(tmp_path, export_dir) -> None:
     out = build_cpu(export_dir, tmp_path / "cpu")
     manifest = read_manifest(out)
     timings = manifest["metrics"]["median_ms"]
     assert set(timings) == {"fp32", "int8"} and all(t > 0 for t in timings.values())
-    assert manifest["config"]["precision"] == min(timings, key=timings.__getitem__)
+    assert manifest["config"]["precision"] == choose_precision(timings)[0]
+    decision = manifest["decision"]
+    assert decision["precision"] == manifest["config"]["precision"] and "%" in decision["reason"]
+    assert set(decision["inputs"]["files"]) == {"fp32", "int8"}
     assert manifest["stage"] == "build" and (out / "io_spec.json").is_file()
+
+
+def test_int8_must_be_clearly_faster() -> None:
+    assert choose_precision({"fp32": 12.83, "int8": 12.56})[0] == "fp32"  # 2%: noise
+    assert choose_precision({"fp32": 10.0, "int8": 9.1})[0] == "fp32"
+    assert choose_precision({"fp32": 10.0, "int8": 8.9})[0] == "int8"
+    assert choose_precision({"fp32": 10.0})[0] == "fp32"
+
+
+def test_a_rebuild_of_the_same_inputs_keeps_the_decision(tmp_path, export_dir, monkeypatch) -> None:
+    from edgetrack.build import cpu
+
+    optimise = cpu.optimise
+    monkeypatch.setattr(cpu, "optimise", lambda src, dst, threads=0: (optimise(src, dst, threads), dst.name))
+    monkeypatch.setattr(cpu, "median_ms", lambda session, feeds: 1.0 if session[1].startswith("int8") else 2.0)
+    out = cpu.build_cpu(export_dir, tmp_path / "b")
+    assert read_manifest(out)["config"]["precision"] == "int8"
+    # the clock now says the opposite: the same inputs keep the recorded decision
+    monkeypatch.setattr(cpu, "median_ms", lambda session, feeds: 3.0 if session[1].startswith("int8") else 2.0)
+    again = read_manifest(cpu.build_cpu(export_dir, out))
+    assert again["config"]["precision"] == "int8" and "kept from the earlier build" in again["decision"]["reason"]
+    assert read_manifest(cpu.build_cpu(export_dir, tmp_path / "c"))["config"]["precision"] == "fp32"  # fresh
+    forced = read_manifest(cpu.build_cpu(export_dir, out, precision="fp32"))  # --precision decides
+    assert forced["config"]["precision"] == "fp32"
 
 
 def test_fp32_build_tracks_like_the_export(tmp_path, export_dir) -> None:

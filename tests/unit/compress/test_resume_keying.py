@@ -1,5 +1,9 @@
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 
 from edgetrack.artifacts import read_manifest
@@ -67,8 +71,11 @@ def test_run_key_and_differences() -> None:
 def test_partial_checkpoints_of_killed_runs_are_removed(tmp_path) -> None:
     from edgetrack.train.checkpoint import load_training_state, save_training_state
 
-    (tmp_path / ".checkpoint.pt.abc123").write_bytes(b"x" * 100)  # what kill -9 during torch.save leaves
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    (tmp_path / f".checkpoint.pt.tmp-{dead.stdout.strip()}-ab12").write_bytes(b"x" * 100)  # kill -9 in torch.save
+    live = tmp_path / f".checkpoint.pt.tmp-{os.getppid()}-cd34"  # a writer that still runs
+    live.write_bytes(b"y")
     assert load_training_state(tmp_path) is None
-    assert not list(tmp_path.glob(".checkpoint.pt.*"))
+    assert list(tmp_path.glob(".checkpoint.pt.*")) == [live]
     save_training_state(tmp_path, {"step": 1})
     assert load_training_state(tmp_path) == {"step": 1}

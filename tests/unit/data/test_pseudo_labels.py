@@ -14,7 +14,7 @@ from edgetrack.data.pseudo_labels import (
     pseudo_labeled,
 )
 from edgetrack.data.unlabeled import read_clips
-from edgetrack.errors import DataError
+from edgetrack.errors import ArtifactError, DataError
 from edgetrack.runtime.tracker import TrackResult
 from tests.unit.data.clip_files import clip_frame, square_box, write_clip
 
@@ -125,7 +125,7 @@ def test_export_never_replaces_a_folder_it_did_not_write(clip_dir, tmp_path) -> 
     mine = tmp_path / "labels" / "walk"
     mine.mkdir(parents=True)
     (mine / "notes.txt").write_text("mine")
-    with pytest.raises(DataError, match="is not a labels folder"):
+    with pytest.raises(ArtifactError, match=r"walk holds files edgetrack did not write \(notes.txt\)"):
         export_labels(clip_dir, Counting({}).labeler, tmp_path / "labels")
     assert (mine / "notes.txt").read_text() == "mine"
 
