@@ -5,7 +5,8 @@ that wrote them, not by a folder name: retraining into the same folder, or a pip
 must never get old boxes scored under new weights. Every results folder holds `tracker.json`, the identity
 of the tracker whose boxes it holds; a run whose identity differs discards the old results first. Benchmarks
 defined by their data root alone (`folder`) get a results folder per root, so two roots holding sequences
-of the same names never share boxes.
+of the same names never share boxes. Within a folder, `sequences.json` keys each sequence's boxes by the
+sequence's content (`sequence_key`): an edited first box or a changed frame list is tracked again.
 """
 
 from __future__ import annotations
@@ -16,7 +17,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from edgetrack.artifacts import sha256_file, write_json
+from edgetrack.data.sequence import Sequence
 from edgetrack.eval.benchmarks import Benchmark
 from edgetrack.eval.opencv_trackers import is_opencv_spec, parse_spec
 
@@ -109,3 +113,31 @@ def claim_results(results_dir: Path, identity: dict[str, Any], notice: Callable[
     if old != identity:
         write_json(record, identity)
     return sequences
+
+
+SEQUENCE_KEYS_FILE = "sequences.json"
+
+
+def sequence_key(seq: Sequence) -> str:
+    """What a sequence's tracked boxes depend on besides the tracker: its first box and its frames (file names,
+    sizes and modification times; the pixels for in-memory frames). Metrics are computed from the current
+    ground truth at every evaluation, so an edit of a later box needs no re-tracking, an edit of the first does."""
+    digest = hashlib.sha256()
+    digest.update(np.asarray(seq.init_box, dtype=np.float64).tobytes())
+    digest.update(str(len(seq)).encode())
+    if isinstance(seq.frames, np.ndarray):
+        digest.update(np.ascontiguousarray(seq.frames).tobytes())
+    elif not callable(seq.frames):  # image files
+        for path in seq.frames:
+            stat = Path(path).stat()
+            digest.update(f"{Path(path).name}:{stat.st_size}:{stat.st_mtime_ns};".encode())
+    return digest.hexdigest()
+
+
+def read_sequence_keys(results_dir: Path) -> dict[str, str]:
+    """{sequence name: key} of the results in `results_dir` ({} when none are recorded)."""
+    return {k: v for k, v in (_read_record(results_dir / SEQUENCE_KEYS_FILE) or {}).items() if isinstance(v, str)}
+
+
+def record_sequence_key(results_dir: Path, name: str, key: str) -> None:
+    write_json(results_dir / SEQUENCE_KEYS_FILE, {**read_sequence_keys(results_dir), name: key})

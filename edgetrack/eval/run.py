@@ -15,7 +15,8 @@ import numpy as np
 from edgetrack.data.sequence import Sequence
 from edgetrack.errors import DataError
 from edgetrack.eval.benchmarks import BENCHMARKS, Benchmark
-from edgetrack.eval.identity import claim_results, tracker_identity
+from edgetrack.eval.identity import (claim_results, read_sequence_keys, record_sequence_key, sequence_key,
+                                     tracker_identity)
 from edgetrack.eval.metrics import aggregate, ope_metrics
 from edgetrack.eval.results import read_result, read_times, result_exists, write_result
 from edgetrack.locks import folder_lock
@@ -98,7 +99,9 @@ def run_benchmark(model: str, bench: Benchmark, results_dir: str | Path, data_ro
 def _track_missing(model: str, bench: Benchmark, results_dir: Path, data_root: str | Path | None, workers: int,
                    device: str, progress: ProgressFn | None) -> list[Sequence]:
     sequences = list(benchmark_sequences(bench, data_root))
-    todo = [s for s in sequences if not result_exists(results_dir, s.name, len(s))]
+    keys, recorded = {s.name: sequence_key(s) for s in sequences}, read_sequence_keys(results_dir)
+    todo = [s for s in sequences if recorded.get(s.name) != keys[s.name]
+            or not result_exists(results_dir, s.name, len(s))]
     if progress:
         for s in sequences:
             if s not in todo:
@@ -108,6 +111,7 @@ def _track_missing(model: str, bench: Benchmark, results_dir: Path, data_root: s
         for seq in todo:
             boxes, times = track_sequence(tracker, seq)
             write_result(results_dir, seq.name, boxes, times)
+            record_sequence_key(results_dir, seq.name, keys[seq.name])
             if progress:
                 progress(seq.name)
         return sequences
@@ -117,6 +121,7 @@ def _track_missing(model: str, bench: Benchmark, results_dir: Path, data_root: s
                                 initargs=(model, bench.name, root, device)) as pool:
         for done in cf.as_completed([pool.submit(_worker_run, s.name, str(results_dir)) for s in todo]):
             name = done.result()
+            record_sequence_key(results_dir, name, keys[name])
             if progress:
                 progress(name)
     return sequences

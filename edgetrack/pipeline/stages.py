@@ -1,4 +1,5 @@
-"""Stage bookkeeping: a stage is reused when its config and its parents' output hashes are unchanged."""
+"""Stage bookkeeping: a stage is reused when its config and its parents' output hashes are unchanged and its own
+outputs are still the files it wrote (sizes and times checked, hashes where a time moved)."""
 
 from __future__ import annotations
 
@@ -38,6 +39,35 @@ def folder_hash(folder: Path, pattern: str = "*") -> str:
     return sha256_json({str(p.relative_to(folder)): sha256_file(p) for p in files})
 
 
+def _stage_files(folder: Path) -> list[Path]:
+    return sorted(p for p in Path(folder).rglob("*") if p.is_file() and p.name != STAGE_RECORD
+                  and not any(part.startswith(".") for part in p.relative_to(folder).parts))
+
+
+def output_inventory(folder: Path) -> dict[str, list[Any]]:
+    """{file below `folder`: [size, mtime_ns, sha256]} of a stage's outputs, recorded when the stage ends."""
+    inventory = {}
+    for p in _stage_files(folder):
+        stat = p.stat()
+        inventory[p.relative_to(folder).as_posix()] = [stat.st_size, stat.st_mtime_ns, sha256_file(p)]
+    return inventory
+
+
+def changed_outputs(folder: Path, inventory: Mapping[str, list[Any]]) -> list[str]:
+    """The recorded outputs that are gone or differ now: sizes and times first, a hash only when a time moved."""
+    changed = []
+    for name, (size, mtime_ns, digest) in inventory.items():
+        path = folder / name
+        try:
+            stat = path.stat()
+        except OSError:
+            changed.append(f"{name} (missing)")
+            continue
+        if stat.st_size != size or (stat.st_mtime_ns != mtime_ns and sha256_file(path) != digest):
+            changed.append(name)
+    return changed
+
+
 def stage_key(name: str, config: Mapping[str, Any], parents: Mapping[str, str]) -> str:
     return sha256_json({"stage": name, "config": dict(config), "parents": dict(parents)})
 
@@ -50,6 +80,15 @@ def read_record(folder: Path) -> dict[str, Any] | None:
         return json.loads(path.read_text())
     except json.JSONDecodeError:  # a damaged record only costs a re-run
         return None
+
+
+def _changed_since(folder: Path, record: Mapping[str, Any]) -> list[str]:
+    """What changed among the outputs `record` lists; a record without a valid list (older releases) counts as
+    changed, so the stage runs once more and records one."""
+    inventory = record.get("files")
+    if not isinstance(inventory, dict) or not all(isinstance(v, list) and len(v) == 3 for v in inventory.values()):
+        return ["(no record of its output files)"]
+    return changed_outputs(folder, inventory)
 
 
 #: a stage body: writes into the folder, returns (output hash, outputs for the report and for children)
@@ -81,8 +120,12 @@ def _run_stage(name: str, folder: Path, config: Mapping[str, Any], parents: Mapp
     key = stage_key(name, config, parents)
     record = read_record(folder)
     if record is not None and record.get("key") == key:
-        announce(f"{name}: reused ({folder})")
-        return StageResult(name, folder, record["hash"], record["outputs"], record["seconds"], reused=True)
+        changed = _changed_since(folder, record)
+        if not changed:
+            announce(f"{name}: reused ({folder})")
+            return StageResult(name, folder, record["hash"], record["outputs"], record["seconds"], reused=True)
+        shown = ", ".join(changed[:3]) + (f" and {len(changed) - 3} more" if len(changed) > 3 else "")
+        announce(f"{name}: its outputs changed since it ran ({shown}); running it again")
     announce(f"{name}: running -> {folder}")
     folder.mkdir(parents=True, exist_ok=True)
     (folder / STAGE_RECORD).unlink(missing_ok=True)
@@ -91,6 +134,7 @@ def _run_stage(name: str, folder: Path, config: Mapping[str, Any], parents: Mapp
     seconds = time.perf_counter() - start
     if is_main_process():
         write_json(folder / STAGE_RECORD, {"stage": name, "key": key, "hash": out_hash, "outputs": outputs,
-                                           "seconds": seconds, "config": dict(config), "parents": dict(parents)})
+                                           "seconds": seconds, "config": dict(config), "parents": dict(parents),
+                                           "files": output_inventory(folder)})
     announce(f"{name}: done in {seconds:.1f} s")
     return StageResult(name, folder, out_hash, outputs, seconds)
