@@ -84,6 +84,8 @@ def candidates(export_dir: Path, precision: str | None, file_of: Callable[[Path,
                                                                                  else ""))
         return [precision]
     found = [p for p in CPU_PRECISIONS if file_of(export_dir, p).is_file()]
+    if "fp32" not in found:
+        raise ArtifactError(f"{export_dir} has no {file_of(export_dir, 'fp32').name}; re-run edgetrack export")
     return [p for p in found if p == "fp32" or not loses_accuracy(export_dir, p)]
 
 
@@ -186,10 +188,17 @@ def time_variants(files: dict[str, Path], feeds: dict[str, np.ndarray], threads:
 
 
 def is_split_export(folder: Path) -> bool:
-    """Whether `folder` holds MixFormerV2's two graphs (template encoder + search step) instead of one model."""
-    from edgetrack.export.mixformerv2 import ENCODER, SPEC
+    """Whether `folder` holds MixFormerV2's two graphs (template encoder + search step) instead of one model; one
+    that holds only part of them is refused, naming what is missing."""
+    from edgetrack.export.mixformerv2 import ENCODER, SPEC, STEP
 
-    return (folder / ENCODER).is_file() and (folder / SPEC).is_file()
+    parts = (ENCODER, STEP, SPEC)
+    present = [p for p in parts if (folder / p).is_file()]
+    if present and len(present) < len(parts):
+        missing = ", ".join(p for p in parts if p not in present)
+        raise ArtifactError(f"{folder} is a MixFormerV2 split export without {missing}; re-run edgetrack export "
+                            "into a fresh folder")
+    return bool(present)
 
 
 def build_cpu_split(export_dir: Path, out: Path, precision: str | None = None, threads: int | None = None,

@@ -26,7 +26,7 @@ class CalibrationRecipe(FrozenConfig):
     data: str = "synthetic-train"  # DATASET[:SPLIT], a training-set name as `compress` spells it, unlabeled:DIR
     data_root: str | None = None
     samples: int = Field(512, gt=0)
-    seed: int = 0
+    seed: int = Field(0, ge=0)
     # the previous box as a tracker reports it: centre error N(0, centre_jitter * sqrt(wh)), size x exp(N(0, s))
     centre_jitter: float = Field(0.1, ge=0)
     scale_jitter: float = Field(0.05, ge=0)

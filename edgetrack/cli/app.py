@@ -83,7 +83,7 @@ _OS_ADVICE = {errno.EACCES: "check its permissions, or choose another --out",
 
 def os_error_message(exc: OSError) -> str:
     """One line for a file-system fault: the file, the system's reason, and what to do."""
-    where = exc.filename if exc.filename is not None else "a file"
+    where = exc.filename if exc.filename is not None else "writing a file"
     reason = exc.strerror or str(exc)
     advice = _OS_ADVICE.get(exc.errno or 0, "check the path and retry")
     return f"{where}: {reason} ({advice}; run with --debug for the trace)"

@@ -77,12 +77,17 @@ def eval_cmd(
 ) -> None:
     """Run one-pass evaluation; re-running resumes and only tracks sequences without a complete result."""
     from edgetrack.artifacts import check_out_folder
+    from edgetrack.eval.opencv_trackers import is_opencv_spec
+    from edgetrack.models.presets import check_model_name
     from edgetrack.runtime.device import torch_device
 
     check_out_folder(out_dir)
     torch_device(device)
     if workers < 1:
         raise ConfigError(f"--workers {workers}: give 1 or more processes")
+    for m in model:
+        if not is_opencv_spec(m):
+            check_model_name(m)
     bench = BENCHMARKS.get(benchmark)
     label = benchmark_label(bench, data_root)
     reports, folders = {}, {}

@@ -14,7 +14,7 @@ from typing import IO, Any
 import typer
 
 from edgetrack.cli.console import err, out
-from edgetrack.errors import ArtifactError, TrackingError
+from edgetrack.errors import ArtifactError, ConfigError, TrackingError
 
 RESULT_SUFFIXES = (".txt", ".jsonl")
 PLAIN_LOG_EVERY_S = 5.0  # without a terminal, one progress line this often
@@ -138,6 +138,24 @@ class Stats:
         return "\n".join(lines)
 
 
+def check_track_options(device: str, lost_below: float, max_frames: int, out_fps: float, out_video: Path | None,
+                        results: Path | None) -> None:
+    """Refuse out-of-range options before a model is loaded or a file is opened."""
+    from edgetrack.artifacts import check_out_file
+    from edgetrack.runtime.device import torch_device
+
+    torch_device(device)
+    if not 0.0 <= lost_below <= 1.0:  # NaN fails this too
+        raise ConfigError(f"--lost-below {lost_below}: give a score between 0 and 1 (the score map's peak)")
+    if max_frames < 0:
+        raise ConfigError(f"--max-frames {max_frames}: give 0 (the whole source) or a positive count")
+    if not (out_fps == 0 or 0 < out_fps <= 1000):
+        raise ConfigError(f"--out-fps {out_fps}: give a frame rate above 0 (or 0 for the source's)")
+    for option, path in (("--out", out_video), ("--results", results)):
+        if path is not None:
+            check_out_file(path, f"the file to write for {option}")
+
+
 def track(
     source: str = typer.Argument(..., help="Video file, image folder, camera index (0), stream URL (rtsp://...) or "
                                  "GStreamer pipeline ('... ! appsink')."),
@@ -156,9 +174,12 @@ def track(
     out_fps: float = typer.Option(0.0, "--out-fps", help="Frame rate of the output video (0: the source's, or 30)."),
 ) -> None:
     """Track one target from the box given for the first frame; prints per-stage timings at the end."""
+    from edgetrack.models.presets import check_model_name
     from edgetrack.runtime.video import Display, VideoSink, open_source, track_frames
 
     box = parse_box(init)
+    check_track_options(device, lost_below, max_frames, out_fps, out_video, results)
+    check_model_name(model)
     from edgetrack.runtime.tracker import Tracker
 
     tracker = Tracker.from_artifact(model, backend, device)
@@ -189,9 +210,10 @@ def track(
         finally:
             if writer is not None:
                 writer.close(keep=not failed)
-            for closing in (sink, display):
-                if closing is not None:
-                    closing.close()
+            if sink is not None:
+                sink.close(keep=not failed)
+            if display is not None:
+                display.close()
         out.print(stats.summary(src.skipped, lost_below), highlight=False, soft_wrap=True)
     for label, path in (("annotated video", out_video), ("results", results)):
         if path:

@@ -9,6 +9,7 @@ import typer
 from edgetrack.cli.console import out
 from edgetrack.cli.options import CONFIG_OPTION, SET_OPTION, resolve
 from edgetrack.compress.config import CompressConfig, TrainStageConfig
+from edgetrack.models.presets import check_model_name
 
 DATA_HELP = ("Comma-separated training datasets: lasot, got10k, coco, trackingnet, synthetic-train, or "
              "unlabeled:DIR (your clips, DIR/NAME/img/*.jpg + DIR/NAME/init.txt, pseudo-labelled by --labeler). "
@@ -79,6 +80,7 @@ def compress(
         "train.epochs": epochs, "train.pairs_per_epoch": pairs_per_epoch, "train.batch_size": batch_size,
         "train.workers": workers, "train.device": device, "train.seed": seed,
     })
+    check_model_name(cfg.teacher, "--teacher")
     student = run_compress(cfg, out_dir, resume=resume, fresh=fresh)
     out.print(f"[green]student written to[/green] {student}")
 
@@ -112,6 +114,7 @@ def train(
         "train.pairs_per_epoch": pairs_per_epoch, "train.batch_size": batch_size, "train.optim.lr": lr,
         "train.workers": workers, "train.device": device, "train.seed": seed,
     })
+    check_model_name(cfg.model, "--model")
     folder = run_train(cfg, out_dir, resume=resume, stage="train", fresh=fresh)
     out.print(f"[green]model written to[/green] {folder}")
 
@@ -143,5 +146,6 @@ def finetune(
         "train.optim.lr": lr if lr is not None else 4e-5, "train.optim.backbone_lr_scale": 1.0,
         "train.workers": workers, "train.device": device,
     })
+    check_model_name(cfg.model, "MODEL")
     folder = run_train(cfg, out_dir, resume=resume, stage="finetune", fresh=fresh)
     out.print(f"[green]model written to[/green] {folder}")

@@ -42,7 +42,7 @@ class CompressConfig(FrozenConfig):
     layers: int = Field(4, gt=0)
     init: Literal["stage-last", "stage-first"] = "stage-last"
     block: StudentBlock = "copy"  # copy, narrow-mlp (needs mlp_ratio) or separable (`compress.student`)
-    mlp_ratio: float | None = None  # the student MLP's width / dim; None: the teacher's
+    mlp_ratio: float | None = Field(None, gt=0)  # the student MLP's width / dim; None: the teacher's
     stage_sizes: tuple[int, ...] = ()
     method: Literal["replacement", "distill", "naive"] = "replacement"
     drop_path: float = Field(0.1, ge=0, lt=1)

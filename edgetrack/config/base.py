@@ -16,9 +16,9 @@ C = TypeVar("C", bound="FrozenConfig")
 
 
 class FrozenConfig(BaseModel):
-    """Base for every stage config: immutable, unknown keys rejected."""
+    """Base for every stage config: immutable, unknown keys rejected, no infinite or NaN numbers."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", protected_namespaces=())
+    model_config = ConfigDict(frozen=True, extra="forbid", protected_namespaces=(), allow_inf_nan=False)
 
     def to_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json")

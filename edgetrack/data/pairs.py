@@ -10,6 +10,7 @@ from collections.abc import Sequence as SequenceABC
 
 import numpy as np
 import torch
+from pydantic import Field
 from torch.utils.data import Dataset
 
 from edgetrack.config.base import FrozenConfig
@@ -23,15 +24,15 @@ from edgetrack.runtime.spec import ProcessingSpec
 class PairConfig(FrozenConfig):
     """Sampling and augmentation settings; defaults are OSTrack's."""
 
-    max_gap: int = 200
-    search_scale_jitter: float = 0.25
-    search_center_jitter: float = 3.0
-    template_scale_jitter: float = 0.0
-    template_center_jitter: float = 0.0
-    grayscale_p: float = 0.05
-    flip_p: float = 0.5
-    brightness_jitter: float = 0.2
-    max_tries: int = 20
+    max_gap: int = Field(200, gt=0)
+    search_scale_jitter: float = Field(0.25, ge=0)
+    search_center_jitter: float = Field(3.0, ge=0)
+    template_scale_jitter: float = Field(0.0, ge=0)
+    template_center_jitter: float = Field(0.0, ge=0)
+    grayscale_p: float = Field(0.05, ge=0, le=1)
+    flip_p: float = Field(0.5, ge=0, le=1)
+    brightness_jitter: float = Field(0.2, ge=0, lt=1)
+    max_tries: int = Field(20, gt=0)
 
 
 def jitter_box(box: np.ndarray, rng: np.random.Generator, scale: float, center: float) -> np.ndarray:

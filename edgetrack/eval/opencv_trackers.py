@@ -11,12 +11,14 @@ and "still there" is the honest answer of a tracker that lost the target.
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 
 from edgetrack.errors import ArtifactError, TrackingError
@@ -129,12 +131,24 @@ class OpenCVTracker:
     def box(self) -> tuple[float, float, float, float] | None:
         return None if self._box is None else tuple(float(v) for v in self._box)  # type: ignore[return-value]
 
+    @contextlib.contextmanager
+    def _model_errors(self) -> Iterator[None]:
+        """OpenCV loads any ONNX file; one that is not this tracker's network fails only when run: say which."""
+        try:
+            yield
+        except cv2.error as err:
+            files = ", ".join(str(f) for f in self.spec.files) or "its built-in model"
+            reason = str(err).strip().splitlines()[-1][:200]
+            raise ArtifactError(f"OpenCV's {self.spec.name} tracker cannot run {files} ({reason}); pass the model "
+                                "file(s) OpenCV publishes for this tracker") from None
+
     def initialize(self, frame: np.ndarray, box: Sequence[float] | np.ndarray) -> None:
         image = to_rgb(frame)
         h, w = image.shape[:2]
         b = _check_box(box, w, h)
         self._tracker = self._make()
-        self._tracker.init(_bgr(image), _int_rect(b))
+        with self._model_errors():
+            self._tracker.init(_bgr(image), _int_rect(b))
         self._box, self._frame_shape = b, (h, w)
 
     def track(self, frame: np.ndarray) -> TrackResult:
@@ -144,7 +158,8 @@ class OpenCVTracker:
         image = next_frame(frame, self._frame_shape)
         bgr = _bgr(image)
         t1 = time.perf_counter()
-        ok, rect = self._tracker.update(bgr)
+        with self._model_errors():
+            ok, rect = self._tracker.update(bgr)
         t2 = time.perf_counter()
         rect = np.asarray(rect, dtype=np.float64).reshape(-1)
         if ok and rect.shape == (4,) and np.all(np.isfinite(rect)) and rect[2] > 0 and rect[3] > 0:

@@ -5,15 +5,16 @@ from __future__ import annotations
 import concurrent.futures as cf
 import multiprocessing as mp
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from collections.abc import Sequence as SequenceABC
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from edgetrack.data.sequence import Sequence
-from edgetrack.errors import DataError
+from edgetrack.errors import DataError, TrackingError
 from edgetrack.eval.benchmarks import BENCHMARKS, Benchmark
 from edgetrack.eval.identity import (claim_results, read_sequence_keys, record_sequence_key, sequence_key,
                                      tracker_identity)
@@ -51,18 +52,45 @@ def load_tracker(model: str, device: str = "cpu") -> Any:
 
 
 def track_sequence(tracker: Any, seq: Sequence) -> tuple[np.ndarray, np.ndarray]:
-    """Boxes (N, 4) and per-frame seconds; frame 0 holds the initial box."""
+    """Boxes (N, 4) and per-frame seconds; frame 0 holds the initial box. A bad frame or box names its files."""
     n = len(seq)
     boxes, times = np.zeros((n, 4)), np.zeros(n)
-    start = time.perf_counter()
-    tracker.initialize(seq.frame(0), seq.init_box)
+    with _naming_files(seq, 0):
+        frame = seq.frame(0)
+        start = time.perf_counter()
+        tracker.initialize(frame, seq.init_box)
     boxes[0], times[0] = seq.init_box, time.perf_counter() - start
     for i in range(1, n):
-        frame = seq.frame(i)
-        start = time.perf_counter()
-        boxes[i] = tracker.track(frame).box
+        with _naming_files(seq, i):
+            frame = seq.frame(i)
+            start = time.perf_counter()
+            boxes[i] = tracker.track(frame).box
         times[i] = time.perf_counter() - start
     return boxes, times
+
+
+@contextmanager
+def _naming_files(seq: Sequence, index: int) -> Iterator[None]:
+    """Re-raise a frame's or box's error as a DataError naming the sequence and its files.
+
+    The tracker only sees arrays, so its message ("the initial box ... lies outside the frame", "frame size
+    changed") cannot say which of a benchmark's thousands of files to fix.
+    """
+    try:
+        yield
+    except (TrackingError, DataError) as err:
+        raise DataError(f"{describe_frame(seq, index, str(err))}: {err}") from err
+
+
+def describe_frame(seq: Sequence, index: int, message: str = "") -> str:
+    """'sequence NAME (GT, first frame PATH)' or 'sequence NAME, frame K (PATH)'; files `message` names are left out."""
+    path = seq.frame_file(index)
+    frame = str(path) if path is not None and str(path) not in message else None
+    if index > 0:
+        return f"sequence '{seq.name}', frame {index + 1}" + (f" ({frame})" if frame else "")
+    files = [str(seq.annotation)] if seq.annotation is not None else []
+    files += [f"first frame {frame}"] if frame else []
+    return f"sequence '{seq.name}'" + (f" ({', '.join(files)})" if files else "")
 
 
 _WORKER: dict[str, Any] = {}

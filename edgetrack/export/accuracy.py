@@ -5,10 +5,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from edgetrack.errors import EdgetrackError
+from edgetrack.errors import ConfigError, EdgetrackError
 from edgetrack.export.spec import IOSpec
 
 ACCURACY_BENCHMARK = "synthetic-test"
+ACCURACY_SEQUENCES = 50  # synthetic-test's size
+
+
+def check_sequence_count(sequences: int) -> None:
+    """Refuse an `--accuracy-sequences` outside 0 (skip) .. the benchmark's size, before any export work."""
+    if not 0 <= sequences <= ACCURACY_SEQUENCES:
+        raise ConfigError(f"--accuracy-sequences {sequences}: {ACCURACY_BENCHMARK} has {ACCURACY_SEQUENCES} "
+                          "sequences; give 0 (skip) to 50")
 
 
 class AccuracyGateError(EdgetrackError):

@@ -11,9 +11,9 @@ import numpy as np
 from edgetrack.artifacts import atomic_folder, check_replaceable, file_hashes, make_manifest, sha256_file, write_json
 from edgetrack.calibration.store import CalibrationSet
 from edgetrack.errors import ConfigError, EdgetrackError
-from edgetrack.export.accuracy import check_gate, variant_accuracy
+from edgetrack.export.accuracy import check_gate, check_sequence_count, variant_accuracy
 from edgetrack.export.onnx_export import export_onnx
-from edgetrack.export.parity import onnx_parity
+from edgetrack.export.parity import onnx_parity, real_crops
 from edgetrack.export.precision import to_fp16, to_int8
 from edgetrack.export.spec import IOSpec
 from edgetrack.models.factory import create_model, is_model_folder
@@ -38,13 +38,20 @@ def simplify(path: Path) -> bool:
     return True
 
 
-def variant_parity(fp32: Path, variant: Path, calib: CalibrationSet | None, count: int = 8) -> dict[str, float]:
+def parity_inputs(calib: CalibrationSet | None, fallback: list[dict[str, np.ndarray]], count: int = 8
+                  ) -> list[dict[str, np.ndarray]]:
+    """Inputs a variant is compared on: up to `count` calibration samples, else `fallback` (the model's own crops),
+    so that a variant exported without a calibration set still gets a parity record."""
+    if calib is None or len(calib) == 0:
+        return fallback
+    return [{k: v[i:i + 1] for k, v in calib.arrays.items()} for i in range(min(count, len(calib)))]
+
+
+def variant_parity(fp32: Path, variant: Path, samples: list[dict[str, np.ndarray]]) -> dict[str, float]:
     """Max abs difference per output of a precision variant against the fp32 ONNX (ONNX Runtime, CPU)."""
     from edgetrack.runtime.backends.onnxruntime_backend import OnnxRuntimeBackend
 
     ref, run = OnnxRuntimeBackend(fp32), OnnxRuntimeBackend(variant)
-    n = min(count, len(calib)) if calib is not None else 0
-    samples = [{k: v[i:i + 1] for k, v in calib.arrays.items()} for i in range(n)] if calib is not None else []
     worst: dict[str, float] = {}
     for inputs in samples:
         a, b = ref.infer(inputs), run.infer(inputs)
@@ -53,8 +60,8 @@ def variant_parity(fp32: Path, variant: Path, calib: CalibrationSet | None, coun
     return worst
 
 
-def make_variants(folder: Path, precisions: list[str], calib: CalibrationSet | None,
-                  spec: IOSpec) -> dict[str, dict[str, float]]:
+def make_variants(folder: Path, precisions: list[str], calib: CalibrationSet | None, spec: IOSpec,
+                  samples: list[dict[str, np.ndarray]]) -> dict[str, dict[str, float]]:
     """Write model.fp16.onnx / model.int8.onnx next to model.onnx; return their parity against fp32."""
     report = {}
     for precision in precisions:
@@ -68,7 +75,7 @@ def make_variants(folder: Path, precisions: list[str], calib: CalibrationSet | N
                 raise ConfigError("int8 needs a calibration set: edgetrack calibrate ... --out calib.npz, then --calib")
             calib.check_inputs({t.name: t.shape for t in spec.inputs})
             to_int8(folder / "model.onnx", dst, calib)
-        report[precision] = variant_parity(folder / "model.onnx", dst, calib)
+        report[precision] = variant_parity(folder / "model.onnx", dst, samples)
     return report
 
 
@@ -84,6 +91,7 @@ def run_export(model_path: str, out: str | Path, fused: bool = False, tolerance:
     """
     if accuracy_gate is not None and accuracy_sequences <= 0:
         raise ConfigError("--accuracy-gate needs --accuracy-sequences N (N > 0) to measure AUC")
+    check_sequence_count(accuracy_sequences)
     precisions = precisions or ["fp32"]
     if not replace:
         check_replaceable(Path(out), "export")  # before minutes of export work, not after
@@ -102,7 +110,7 @@ def run_export(model_path: str, out: str | Path, fused: bool = False, tolerance:
             raise ParityError(f"exported ONNX differs from the torch model by {worst:.2e} (> {tolerance:.0e}): "
                               f"{parity}; please report this with `edgetrack env`")
         spec.save(folder)
-        variants = make_variants(folder, precisions, calib, spec)
+        variants = make_variants(folder, precisions, calib, spec, parity_inputs(calib, real_crops(model)))
         aucs = variant_accuracy(folder, precisions, spec, accuracy_sequences) if accuracy_sequences else {}
         check_gate(aucs, accuracy_gate)
         if calib is not None:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from edgetrack.config.model import ModelConfig
-from edgetrack.registry import Registry
+from edgetrack.errors import ConfigError
+from edgetrack.registry import Registry, suggest
 
 PRESETS: Registry[ModelConfig] = Registry("model")
 
@@ -63,3 +64,17 @@ def preset_config(name: str) -> ModelConfig:
 def list_models(pattern: str = "*") -> list[str]:
     """Names of the registered presets matching a glob pattern."""
     return PRESETS.names(pattern)
+
+
+def check_model_name(name: str, option: str = "--model") -> None:
+    """Refuse a model argument that names nothing: a missing path, or an unknown preset (with a did-you-mean),
+    before any work; a known preset without bundled weights is left to the stage that needs the weights."""
+    from pathlib import Path
+
+    if Path(name).exists() or name in PRESETS:
+        return
+    if "/" in name or "\\" in name or Path(name).suffix or name.startswith("."):
+        raise ConfigError(f"{option} {name}: folder not found; pass a model, export or build folder, or a preset "
+                          "name (tiny)")
+    raise ConfigError(f"{option} {name}: unknown model.{suggest(name, PRESETS.names())} Presets: "
+                      f"{', '.join(PRESETS.names())}; or pass a model folder")

@@ -28,7 +28,7 @@ class ExportStage(FrozenConfig):
 
     precisions: tuple[str, ...] = ("fp32", "int8")
     fuse_postprocess: bool = False
-    accuracy_sequences: int = Field(0, ge=0)
+    accuracy_sequences: int = Field(0, ge=0, le=50)  # synthetic-test has 50
     accuracy_gate: float | None = Field(None, ge=0)
 
 
@@ -36,7 +36,7 @@ class BuildStage(FrozenConfig):
     """Compile for a target profile (`edgetrack targets list`); a bundle where the target is not this machine."""
 
     target: str = "cpu"
-    precision: str | None = None  # None: the target's choice (cpu: the faster of fp32 and int8)
+    precision: str | None = None  # None: the target's choice (cpu: int8 when clearly faster than fp32)
     force: bool = False
 
 

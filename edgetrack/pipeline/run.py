@@ -10,6 +10,7 @@ from edgetrack.artifacts import sha256_file, sha256_json
 from edgetrack.errors import EdgetrackError
 from edgetrack.locks import folder_lock
 from edgetrack.pipeline.config import PipelineConfig
+from edgetrack.pipeline.validate import validate_pipeline
 from edgetrack.pipeline.stages import StageResult, folder_hash, is_main_process, run_stage, world_size
 
 Announce = Callable[[str], None]
@@ -174,6 +175,7 @@ def run_pipeline(cfg: PipelineConfig, announce: Announce = print) -> Path | None
     same OUT while this one holds it is refused.
     """
     out = Path(cfg.out)
+    validate_pipeline(cfg)
     with folder_lock(out, enabled=is_main_process(), notice=announce):
         return _run_stages(cfg, out, announce)
 

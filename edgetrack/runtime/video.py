@@ -269,6 +269,8 @@ class VideoSink:
             raise VideoError(f"cannot write video {path}: use one of {', '.join(VIDEO_CODECS)} as the suffix")
         if not path.parent.is_dir():
             raise VideoError(f"cannot write video {path}: folder {path.parent} does not exist")
+        if not fps > 0:  # OpenCV reports a bad rate as a codec failure
+            raise VideoError(f"cannot write video {path} at {fps} frames per second: give a rate above 0")
         self.path, self.fps, self.codec = path, fps, codec
         self.frames = 0
         self._writer: cv2.VideoWriter | None = None
@@ -284,10 +286,14 @@ class VideoSink:
         self._writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
         self.frames += 1
 
-    def close(self) -> None:
-        if self._writer is not None:
-            self._writer.release()
-            self._writer = None
+    def close(self, keep: bool = True) -> None:
+        """Finish the file; a video of no frames, or one the caller does not `keep` (a failed run), is removed."""
+        if self._writer is None:
+            return  # nothing was opened: a file already at the path is not this sink's to remove
+        self._writer.release()
+        self._writer = None
+        if not keep or self.frames == 0:
+            self.path.unlink(missing_ok=True)
 
     def __enter__(self) -> VideoSink:
         return self

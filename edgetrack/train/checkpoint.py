@@ -11,6 +11,7 @@ import torch
 
 from edgetrack.artifacts import remove_stale_siblings, temp_sibling
 from edgetrack.errors import ArtifactError, CheckpointError
+from edgetrack.models.safe_pickle import refusal_reason
 
 NAME = "checkpoint.pt"
 #: training settings that do not change what is trained (how often to log or save, loader processes, device),
@@ -75,7 +76,8 @@ def load_training_state(folder: Path) -> dict[str, Any] | None:
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # damaged file: say so instead of a deep unpickling traceback
-        raise CheckpointError(f"cannot resume from {path}: {err}; delete it to start over") from None
+        reason = refusal_reason(err, advice="")  # never torch's advice to unpickle it unrestricted
+        raise CheckpointError(f"cannot resume from {path}: {reason}; delete it to start over") from None
 
 
 def rng_state() -> dict[str, Any]:

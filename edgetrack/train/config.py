@@ -13,8 +13,8 @@ class OptimConfig(FrozenConfig):
     lr: float = Field(4e-5, gt=0)
     weight_decay: float = Field(1e-4, ge=0)
     grad_clip: float = Field(0.1, gt=0)
-    lr_drop_epoch: float | None = 400  # lr x gamma from this epoch on (StepLR with one step)
-    lr_gamma: float = 0.1
+    lr_drop_epoch: float | None = Field(400, ge=0)  # lr x gamma from this epoch on (StepLR with one step)
+    lr_gamma: float = Field(0.1, gt=0)  # a factor <= 0 would make the lr zero or negative
     backbone_lr_scale: float = Field(1.0, gt=0)  # OSTrack trains the backbone at 0.1x; CompressTracker at 1x
 
 
@@ -25,7 +25,7 @@ class TrainConfig(FrozenConfig):
     optim: OptimConfig = OptimConfig()
     amp: Literal["auto", "bf16", "fp16", "off"] = "auto"
     workers: int = Field(4, ge=0)
-    seed: int = 0
+    seed: int = Field(0, ge=0)  # numpy's generators take no negative seeds
     checkpoint_every: int = Field(500, gt=0)  # steps
     log_every: int = Field(20, gt=0)
     device: str = "auto"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,21 +32,39 @@ def _fields(line: str) -> list[str]:
 
 
 def read_boxes(path: str | Path) -> np.ndarray:
-    """Boxes (N, 4) x, y, w, h from a text file whose lines use comma, tab or space separators; NaN allowed."""
+    """Boxes (N, 4) x, y, w, h from a text file whose lines use comma, tab or space separators; NaN allowed.
+
+    Every ground-truth file of every reader is parsed here, so this is the one place that checks a line:
+    4 numbers, none infinite, width and height not negative (NaN or 0,0,0,0 marks an absent target).
+    """
     path = Path(path)
-    rows: list[list[float]] = []
-    for lineno, line in _numbered_lines(path, "annotation"):
-        fields = _fields(line)
-        try:
-            if len(fields) != 4:
-                raise ValueError
-            rows.append([float(f) for f in fields])
-        except ValueError:
-            raise DataError(f"{path}, line {lineno}: expected 4 numbers x,y,w,h separated by commas, tabs or "
-                            f"spaces, got {line.strip()[:80]!r}") from None
+    rows = [_parse_box(path, lineno, line) for lineno, line in _numbered_lines(path, "annotation")]
     if not rows:
         raise DataError(f"annotation file {path} is empty")
     return np.asarray(rows, dtype=np.float64)
+
+
+def _parse_box(path: Path, lineno: int, line: str) -> list[float]:
+    """One ground-truth line as [x, y, w, h], or a DataError naming the file, the line and its text."""
+    fields = _fields(line)
+    try:
+        if len(fields) != 4:
+            raise ValueError
+        box = [float(f) for f in fields]
+    except ValueError:
+        raise _line_error(path, lineno, line, "expected 4 numbers x,y,w,h separated by commas, tabs or "
+                                              "spaces") from None
+    if any(math.isinf(v) for v in box):
+        raise _line_error(path, lineno, line, "infinite value; write NaN,NaN,NaN,NaN where the target is absent")
+    # a negative size is not a box (often x1,y1,x2,y2 read as x,y,w,h); read as 'absent' it would go unnoticed
+    if box[2] < 0 or box[3] < 0:
+        raise _line_error(path, lineno, line, "negative width or height; boxes are x,y,w,h in pixels, and "
+                                              "NaN,NaN,NaN,NaN or 0,0,0,0 marks an absent target")
+    return box
+
+
+def _line_error(path: Path, lineno: int, line: str, problem: str) -> DataError:
+    return DataError(f"{path}, line {lineno}: {problem}, got {line.strip()[:80]!r}")
 
 
 def read_flags(path: str | Path, length: int | None = None) -> np.ndarray:

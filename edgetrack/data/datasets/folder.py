@@ -58,7 +58,7 @@ class SequenceFolder(Dataset):
         if len(boxes) != len(frames):
             raise DataError(f"sequence '{name}': {gt} has {len(boxes)} ground-truth lines but {img} holds "
                             f"{len(frames)} frames; one line per frame is expected")
-        seq = Sequence(name, frames, boxes, dataset=self.key)
+        seq = Sequence(name, frames, boxes, dataset=self.key, annotation=gt)
         if not seq.visible[0]:
             raise DataError(f"sequence '{name}': the first frame's box in {gt} (line 1: {_box_text(boxes[0])}) "
                             "is absent, so the tracker cannot be initialised; start the sequence at a frame "

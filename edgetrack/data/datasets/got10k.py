@@ -76,7 +76,8 @@ class GOT10k(Dataset):
                 attributes["cover"] = cover
             if (seq_dir / "cut_by_image.label").is_file():
                 attributes["cut_by_image"] = read_flags(seq_dir / "cut_by_image.label", len(boxes)).astype(bool)
-        return Sequence(name, frames, boxes, visible=visible, attributes=attributes, dataset=self.key)
+        return Sequence(name, frames, boxes, visible=visible, attributes=attributes, dataset=self.key,
+                        annotation=gt)
 
 
 def _meta_info(path: Path) -> dict[str, str]:

@@ -80,7 +80,8 @@ class LaSOT(Dataset):
         if language:
             attributes["language"] = language
         frames = [seq_dir / "img" / f"{i:08d}.jpg" for i in range(1, n + 1)]
-        return Sequence(name, frames, boxes, visible=visible, attributes=attributes, dataset=self.key)
+        return Sequence(name, frames, boxes, visible=visible, attributes=attributes, dataset=self.key,
+                        annotation=gt)
 
 
 @register("lasot_ext")

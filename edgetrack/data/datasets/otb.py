@@ -70,7 +70,7 @@ class OTB100(Dataset):
                             f"lacks frame {absent[0]} ({len(absent)} missing)")
         attributes = {"folder": folder, "first_frame": start + omit}
         return Sequence(name, [by_number[k] for k in wanted], boxes[omit:], attributes=attributes,
-                        dataset=self.key)
+                        dataset=self.key, annotation=gt)
 
 
 def _numbered_images(folder: Path) -> dict[int, Path] | None:

@@ -66,4 +66,4 @@ class TNL2K(Dataset):
         language = read_text(seq_dir / "language.txt")
         if language:
             attributes["language"] = language
-        return Sequence(name, frames, boxes, attributes=attributes, dataset=self.key)
+        return Sequence(name, frames, boxes, attributes=attributes, dataset=self.key, annotation=gt)

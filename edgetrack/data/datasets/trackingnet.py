@@ -61,10 +61,11 @@ class TrackingNet(Dataset):
 
     def _load(self, name: str) -> Sequence:
         chunk = self._chunk_of[name]
-        boxes = read_boxes(self.root / chunk / "anno" / f"{name}.txt")
+        anno = self.root / chunk / "anno" / f"{name}.txt"
+        boxes = read_boxes(anno)
         frame_dir = self.root / chunk / "frames" / name
         if not frame_dir.is_dir():
             raise self.layout_error(f"has no '{chunk}/frames/{name}'")
         n = count_images(frame_dir) if self.split == "test" else len(boxes)
         frames = [frame_dir / f"{i}.jpg" for i in range(n)]
-        return Sequence(name, frames, boxes, attributes={"chunk": chunk}, dataset=self.key)
+        return Sequence(name, frames, boxes, attributes={"chunk": chunk}, dataset=self.key, annotation=anno)

@@ -60,4 +60,4 @@ class UAV123(Dataset):
                             f"{start}-{end} of {folder} ({end - start + 1} frames)")
         frames = [self.frame_dir / folder / f"{k:06d}.jpg" for k in range(start, end + 1)]
         return Sequence(name, frames, boxes, attributes={"folder": folder, "first_frame": start},
-                        dataset=self.key)
+                        dataset=self.key, annotation=anno)
