@@ -11,6 +11,15 @@ from edgetrack.cli.console import out
 from edgetrack.cli.options import REPLACE_OPTION
 
 
+def written(folder: Path, graphs: list[str] | None, precision: str) -> str:
+    """The ONNX file(s) of one precision: model[.P].onnx, or each graph's file of a split (MixFormerV2) export."""
+    if not graphs:
+        return str(folder / ("model.onnx" if precision == "fp32" else f"model.{precision}.onnx"))
+    from edgetrack.export.split_variants import graph_file
+
+    return ", ".join(str(graph_file(folder, graph, precision)) for graph in graphs)
+
+
 def export(
     model: str = typer.Argument(..., help="Model folder (e.g. OUT/student) or a preset with bundled weights."),
     out_dir: Path = typer.Option(..., "--out", help="Artifact folder to write (model.onnx, io_spec.json, ...)."),
@@ -30,12 +39,12 @@ def export(
     folder = run_export(model, out_dir, fused=fuse_postprocess, precisions=parse_precisions(precision),
                         calib_path=calib, accuracy_sequences=accuracy_sequences, accuracy_gate=accuracy_gate,
                         replace=replace)
-    parity = read_manifest(folder)["metrics"]["parity_fp32"]
-    worst = ", ".join(f"{k} {v:.1e}" for k, v in parity.items())
-    out.print(f"[green]exported[/green] {folder / 'model.onnx'} (max abs diff vs torch: {worst})")
-    metrics = read_manifest(folder)["metrics"]
+    manifest = read_manifest(folder)
+    metrics, graphs = manifest["metrics"], manifest["config"].get("graphs")
+    worst = ", ".join(f"{k} {v:.1e}" for k, v in metrics["parity_fp32"].items())
+    out.print(f"[green]exported[/green] {written(folder, graphs, 'fp32')} (max abs diff vs torch: {worst})")
     for name, diffs in metrics["parity_vs_fp32"].items():
-        out.print(f"  {name}: {folder / f'model.{name}.onnx'} (max abs diff vs fp32: "
+        out.print(f"  {name}: {written(folder, graphs, name)} (max abs diff vs fp32: "
                   + ", ".join(f"{k} {v:.1e}" for k, v in diffs.items()) + ")")
     if metrics["auc"]:
         out.print(f"  AUC on {metrics['auc_sequences']} synthetic-test sequences: "

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from edgetrack.artifacts import sha256_file
+from edgetrack.artifacts import read_manifest, sha256_file
 from edgetrack.compress.config import CompressConfig
 from edgetrack.compress.replacement import ReplacementModel
 from edgetrack.compress.schedule import ReplacementSchedule
@@ -18,7 +18,7 @@ from edgetrack.compress.student import make_student
 from edgetrack.compress.task import CompressTask
 from edgetrack.data.pairs import PairDataset
 from edgetrack.data.pseudo_labels import labeler_for_model
-from edgetrack.errors import CheckpointError, ConfigError
+from edgetrack.errors import ArtifactError, CheckpointError, ConfigError
 from edgetrack.locks import folder_lock
 from edgetrack.models.factory import bundled_weights, create_model, is_model_folder, save_model
 from edgetrack.models.tracker import TrackerModel
@@ -32,6 +32,18 @@ from edgetrack.train.loop import StepFn, Trainer
 def weights_hash(path: str | Path) -> str:
     p = Path(path)
     return sha256_file(p / "model.safetensors" if p.is_dir() else p)
+
+
+def final_losses(losses: dict[str, float], folder: Path) -> dict[str, float]:
+    """`losses`; when empty (a re-run with nothing left to train, from a checkpoint that predates recorded
+    losses), the final losses `folder`'s manifest holds, written by the run that trained."""
+    if losses or not (folder / "manifest.json").is_file():
+        return losses
+    try:
+        recorded = read_manifest(folder).get("metrics", {}).get("final_losses")
+    except ArtifactError:
+        return losses
+    return dict(recorded) if isinstance(recorded, dict) else losses
 
 
 def load_teacher(name: str, weights: str | None, random_ok: bool, seed: int = 0) -> tuple[TrackerModel, str]:
@@ -116,7 +128,7 @@ def _compress(cfg: CompressConfig, out: Path, resume: bool, fresh: bool, on_mism
     barrier(dist)
     if dist.is_main:
         save_model(student.eval().cpu(), out / "student", stage="compress", config=cfg.to_dict(),
-                   parents={"teacher": teacher_sha}, metrics={"final_losses": losses},
+                   parents={"teacher": teacher_sha}, metrics={"final_losses": final_losses(losses, out / "student")},
                    plan={"stages": [list(s) for s in plan.stages], "init": cfg.init, "block": cfg.block,
                          "mlp_ratio": student.cfg.mlp_ratio})
     barrier(dist)  # no process returns before rank 0 has written the weights the next stage reads

@@ -30,7 +30,7 @@ from torch import Tensor, nn
 
 from edgetrack.artifacts import publish, verify_file
 from edgetrack.errors import CheckpointError
-from edgetrack.models.safe_pickle import load_pickle
+from edgetrack.models.safe_pickle import Refused, load_pickle, refusal_reason
 
 StateDict = dict[str, Tensor]
 WEIGHTS, CONFIG = "model.safetensors", "config.json"
@@ -60,7 +60,7 @@ def read_state_dict(path: str | Path) -> tuple[StateDict, str]:
     try:
         raw = load_pickle(path)
     except Exception as err:  # torch raises several unrelated types for damaged files
-        reason = str(err).strip() or f"{type(err).__name__}: truncated or not a PyTorch checkpoint"
+        reason = refusal_reason(err) or f"{type(err).__name__}: truncated or not a PyTorch checkpoint"
         raise CheckpointError(f"cannot read checkpoint {path}: {reason}") from None
     return remap(raw, str(path))
 
@@ -97,10 +97,10 @@ def remap(raw: Any, where: str = "checkpoint") -> tuple[StateDict, str]:
     if fmt == "unknown":
         for key in ("net", "model"):
             if isinstance(raw, dict) and key in raw:
-                raise CheckpointError(f"{where}: its '{key}' entry is a {type(raw[key]).__name__}, not a state dict "
+                raise CheckpointError(f"{where}: its '{key}' entry is a {_type_name(raw[key])}, not a state dict "
                                       f"(a whole pickled model?); save {key}.state_dict() instead")
-        top = list(raw)[:8] if isinstance(raw, dict) else type(raw).__name__
-        raise CheckpointError(f"{where}: unrecognised checkpoint layout (top-level keys: {top}); expected an "
+        top = f"top-level keys: {list(raw)[:8]}" if isinstance(raw, dict) else f"it holds a {_type_name(raw)}"
+        raise CheckpointError(f"{where}: unrecognised checkpoint layout ({top}); expected an "
                               "OSTrack/CompressTracker release (key 'net'), MAE pretraining (key 'model') or a "
                               "state dict with 'backbone.*' keys")
     if fmt == "mae":
@@ -112,6 +112,11 @@ def remap(raw: Any, where: str = "checkpoint") -> tuple[StateDict, str]:
             continue
         out[_DISTILL.sub("backbone.blocks.", key)] = value
     return out, fmt
+
+
+def _type_name(value: Any) -> str:
+    """A value's type for messages; an object the restricted unpickler refused is named by its pickled class."""
+    return f"pickled {value.qualname} object" if isinstance(value, Refused) else type(value).__name__
 
 
 def _is_tensor(value: Any) -> bool:

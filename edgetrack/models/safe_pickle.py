@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import collections
 import pickle
+import re
 import types
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -74,7 +76,33 @@ restricted_pickle.__dict__.update({"UnpicklingError": pickle.UnpicklingError})
 def load_pickle(path: str | Path) -> Any:
     """Load a torch checkpoint on the CPU; code inside the pickle is never executed."""
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch says it would dispatch a TorchScript file to torch.jit.load: it won't
+            warnings.filterwarnings("ignore", message=".*TorchScript archive", category=UserWarning)
+            return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError:
         pass  # extra pickled objects: fall back to the allow-list unpickler below
     return torch.load(path, map_location="cpu", weights_only=False, pickle_module=restricted_pickle)
+
+
+#: what to do with a refused checkpoint file that came from another project
+CONVERT = ("convert it to safetensors (or torch.save a plain state_dict()) with the project that made it; edgetrack "
+           "reads tensors, plain containers and numbers")
+_GLOBAL = re.compile(r"GLOBAL (\S+) was not an allowed global")
+
+
+def refusal_reason(err: BaseException, advice: str = CONVERT) -> str:
+    """Why torch refused a pickle, in edgetrack's words, then `advice`.
+
+    torch's own message advises `weights_only=False`, which would run code from the file; that advice is never
+    passed on, only what edgetrack accepts instead.
+    """
+    text = str(err).strip()
+    if "weights_only" not in text.lower().replace(" ", "_"):
+        return text
+    if "TorchScript" in text:
+        what = "it is a TorchScript archive (torch.jit.save), and loading one runs the code it holds"
+    else:
+        found = _GLOBAL.search(text)
+        name = f" ({found.group(1)})" if found else ""
+        what = f"it holds pickled objects other than tensors{name}, which edgetrack never unpickles"
+    return f"{what}; {advice}" if advice else what

@@ -26,6 +26,8 @@ def open_backend(folder: Path, backend: str = "auto", device: str = "cpu") -> tu
     'auto' prefers TensorRT for a folder with `model.engine` when TensorRT and a GPU are usable, then ONNX
     Runtime for exported models, then torch.
     """
+    if folder.exists() and not folder.is_dir():
+        raise ArtifactError(not_a_folder_message(folder))
     if not folder.is_dir():
         raise ArtifactError(f"artifact folder not found: {folder}; pass a model, export or build folder, "
                             "or a preset name with bundled weights (tiny)")
@@ -34,6 +36,8 @@ def open_backend(folder: Path, backend: str = "auto", device: str = "cpu") -> tu
     has_engine = (folder / ENGINE).is_file()
     if backend == "auto":
         backend = _auto(has_engine, onnx is not None, has_torch)
+    if not has_engine and is_bundle(folder) and not (backend == "onnxruntime" and onnx is not None):
+        raise ArtifactError(bundle_message(folder))  # no backend here opens it: say where its engine comes from
     if backend == "tensorrt":
         return _open_tensorrt(folder, has_engine, device)
     if backend == "onnxruntime":
@@ -57,6 +61,47 @@ def open_backend(folder: Path, backend: str = "auto", device: str = "cpu") -> tu
         return make_torch_backend(model, device=device), ProcessingSpec.from_model_config(model.cfg)
     get_backend(backend)  # unknown names raise with a suggestion
     raise ArtifactError(f"backend '{backend}' cannot open {folder}: it needs a built engine (edgetrack build)")
+
+
+def not_a_folder_message(path: Path) -> str:
+    """What to pass instead of a file: the folder holding it with the files that describe it."""
+    if path.suffix == ".onnx":
+        return f"{path} is a file; pass the folder that holds it (with its io_spec.json), e.g. {path.parent}"
+    if path.suffix == ".safetensors":
+        return f"{path} is a file; pass its folder (with its config.json), e.g. {path.parent}"
+    return (f"{path} is a file; pass its folder, e.g. {path.parent}: a model, export or build folder, "
+            "or a preset name with bundled weights (tiny)")
+
+
+def is_bundle(folder: Path) -> bool:
+    """A deploy bundle of `edgetrack build`: its manifest says stage "bundle", or it carries build_engine.py."""
+    from edgetrack.build.bundle import SCRIPT
+
+    if (folder / SCRIPT).is_file():
+        return True
+    try:
+        return read_manifest(folder).get("stage") == "bundle"
+    except ArtifactError:
+        return False
+
+
+def bundle_message(folder: Path) -> str:
+    """Where a bundle's engine is built, and which ONNX runs here meanwhile."""
+    from edgetrack.build.bundle import SCRIPT
+
+    try:
+        manifest = read_manifest(folder)
+    except ArtifactError:
+        manifest = {}
+    target = manifest.get("config", {}).get("target")
+    source = manifest.get("source")
+    export = (f"pass its export folder {source}" if source and Path(source, "io_spec.json").is_file()
+              else "pass the export folder it was built from")
+    onnx = sorted(p.name for p in folder.glob("*.onnx"))
+    holds = f" (the bundle's ONNX is {', '.join(onnx)})" if onnx else ""
+    return (f"{folder} is a deploy bundle{f' for {target}' if target else ''}: its engine is built on the device. "
+            f"Copy the folder there and run `python3 {SCRIPT}`, or run the export's ONNX here with "
+            f"--backend onnxruntime: {export}{holds}")
 
 
 def build_threads(folder: Path) -> int:

@@ -102,6 +102,16 @@ def _looks_like_preset(text: str) -> bool:
     return "/" not in text and "\\" not in text and not Path(text).suffix
 
 
+def _is_preset_name(text: str) -> bool:
+    """Whether `text` names a preset: a preset-like name that is no file or folder here, or a registered one."""
+    from edgetrack.models.presets import list_models
+
+    path = Path(text)
+    if path.is_dir() or not _looks_like_preset(text):
+        return False
+    return not path.exists() or text in list_models()  # any other existing file gets open_backend's message
+
+
 class Tracker:
     """`initialize(frame, box)` once, then `track(frame) -> TrackResult` per frame; any `Backend`."""
 
@@ -136,7 +146,7 @@ class Tracker:
         online = open_online_tracker(path, backend, device)
         if online is not None:
             return online  # type: ignore[return-value]  # same initialize/track contract
-        if not path.is_dir() and _looks_like_preset(str(artifact)):
+        if _is_preset_name(str(artifact)):
             if backend not in ("auto", "torch"):
                 raise ArtifactError(f"preset '{artifact}' runs on the torch backend; for {backend}, export it first "
                                     f"(edgetrack export {artifact} --out DIR) and pass DIR")

@@ -95,6 +95,9 @@ class Trainer:
         self.forward_module = self._wrap(module)
         self.autocast, self.scaler = autocast_for(device, cfg.amp)
         self.step = 0
+        # the latest step's losses (and training seconds), checkpointed so a resume with nothing left to train
+        # reports the losses of the run that trained instead of an empty record
+        self.losses: dict[str, float] = {}
 
     def _wrap(self, module: nn.Module) -> nn.Module:
         if not self.dist.enabled:
@@ -131,13 +134,15 @@ class Trainer:
             self.scaler.load_state_dict(state["scaler"])
         set_rng_state(state["rng"])
         self.step = int(state["step"])
+        self.losses = {k: float(v) for k, v in state.get("losses", {}).items()}  # none in older checkpoints
         return True
 
     def save(self) -> None:
         if not self.dist.is_main:
             return
         state = {"model": self.state_module.state_dict(), "optimizer": self.optimizer.state_dict(),
-                 "scheduler": self.scheduler.state_dict(), "rng": rng_state(), "step": self.step, "run": self.run}
+                 "scheduler": self.scheduler.state_dict(), "rng": rng_state(), "step": self.step, "run": self.run,
+                 "losses": self.losses}
         if self.scaler is not None:
             state["scaler"] = self.scaler.state_dict()
         save_training_state(self.out_dir, state)
@@ -173,10 +178,12 @@ class Trainer:
         return {k: float(v.detach()) for k, v in losses.items()}
 
     def fit(self, stop_at: int | None = None) -> dict[str, float]:
-        """Train to the end (or to step `stop_at`); returns the last step's losses."""
+        """Train to the end (or to step `stop_at`); returns the last step's losses and this run's training seconds.
+
+        With no step left to train, the losses the checkpoint recorded (empty for checkpoints older than that).
+        """
         stop = min(self.total_steps, stop_at or self.total_steps)
         self.module.train()
-        last: dict[str, float] = {}
         writer = self._writer()
         bar = TrainProgress(self.total_steps, self.step, enabled=self.dist.is_main, log_every=self.cfg.log_every)
         with bar as progress:
@@ -188,12 +195,12 @@ class Trainer:
                 if writer is not None and self.step % self.cfg.log_every == 0:
                     for key, value in {**last, **extra, "lr": self.scheduler.get_last_lr()[0]}.items():
                         writer.add_scalar(f"train/{key}", value, self.step)
+                self.losses = {**last, "seconds": time.perf_counter() - start}
                 if self.step % self.cfg.checkpoint_every == 0 or self.step == stop:
                     self.save()
-            last["seconds"] = time.perf_counter() - start
         if writer is not None:
             writer.close()
-        return last
+        return dict(self.losses)
 
     def _writer(self) -> Any:
         if not (self.cfg.tensorboard and self.dist.is_main):

@@ -9,7 +9,7 @@ import torch
 from torch import Tensor, nn
 
 from edgetrack.compress.config import TrainStageConfig
-from edgetrack.compress.run import weights_hash
+from edgetrack.compress.run import final_losses, weights_hash
 from edgetrack.compress.task import track_losses
 from edgetrack.data.pairs import PairDataset
 from edgetrack.data.pseudo_labels import Labeler, labeler_for_model
@@ -65,7 +65,7 @@ def _train(cfg: TrainStageConfig, out: Path, resume: bool, stage: str, fresh: bo
     barrier(dist)
     if dist.is_main:
         save_model(model.eval().cpu(), out / "model", stage=stage, config=cfg.to_dict(),
-                   parents={"init": parent}, metrics={"final_losses": losses})
+                   parents={"init": parent}, metrics={"final_losses": final_losses(losses, out / "model")})
     barrier(dist)  # no process returns before rank 0 has written the weights the next stage reads
     return out / "model"
 
