@@ -29,7 +29,7 @@ from safetensors.torch import load_file, save_file
 from torch import Tensor, nn
 
 from edgetrack.artifacts import publish, verify_file
-from edgetrack.errors import CheckpointError
+from edgetrack.errors import ArtifactError, CheckpointError
 from edgetrack.models.safe_pickle import Refused, load_pickle, refusal_reason
 
 StateDict = dict[str, Tensor]
@@ -196,7 +196,11 @@ def save_folder_files(model: nn.Module, folder: Path, half: bool = False) -> Non
     state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
     if half:
         state = {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
-    save_file(state, str(folder / WEIGHTS))
+    try:
+        save_file(state, str(folder / WEIGHTS))
+    except Exception as err:  # safetensors reports a failed write as its own error type, not an OSError
+        raise ArtifactError(f"could not write {folder / WEIGHTS} ({str(err)[:160]}): is the disk full or a "
+                            "file-size limit set? Free space and re-run") from None
     publish(folder / WEIGHTS)  # safetensors writes owner-only files; artifacts are shared and copied to devices
     cfg = model.cfg  # type: ignore[attr-defined]
     (folder / CONFIG).write_text(json.dumps(cfg.to_dict(), indent=2) + "\n")
