@@ -184,10 +184,14 @@ def check_out_file(path: Path, what: str = "the file to write") -> None:
 
 
 def check_out_folder(path: Path) -> None:
-    """Refuse an output folder path that cannot be one: an existing file, or a path under a file."""
+    """Refuse a run folder path (compress, train, eval, pipeline) that cannot be one: an existing file, a path
+    under a file, or an edgetrack artifact folder (a model, export or build), whose files the run would mix with."""
     path = Path(path)
     if path.exists() and not path.is_dir():
         raise ArtifactError(f"{path} exists and is not a folder: choose another --out")
+    kind = folder_kind(path) if path.is_dir() else None
+    if kind is not None:
+        raise ArtifactError(f"{path} is an edgetrack {kind} folder, not a run folder: choose another --out")
     _check_parents(path)
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from edgetrack.artifacts import read_manifest, sha256_file
+from edgetrack.artifacts import check_out_folder, read_manifest, sha256_file
 from edgetrack.compress.config import CompressConfig
 from edgetrack.compress.replacement import ReplacementModel
 from edgetrack.compress.schedule import ReplacementSchedule
@@ -85,6 +85,7 @@ def run_compress(cfg: CompressConfig, out: str | Path, resume: bool = True, fres
     is refused with the differing keys (`on_mismatch="fresh"` starts over instead); `fresh` always starts over.
     """
     out = Path(out)
+    check_out_folder(out)
     device = pick_device(cfg.train.device)
     dist = init_distributed(device)
     try:

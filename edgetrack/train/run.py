@@ -8,6 +8,7 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
+from edgetrack.artifacts import check_out_folder
 from edgetrack.compress.config import TrainStageConfig
 from edgetrack.compress.run import final_losses, weights_hash
 from edgetrack.compress.task import track_losses
@@ -30,6 +31,7 @@ def run_train(cfg: TrainStageConfig, out: str | Path, resume: bool = True, stage
     Resuming follows `run_compress`: only a checkpoint of the same settings is continued.
     """
     out = Path(out)
+    check_out_folder(out)
     device = pick_device(cfg.train.device)
     dist = init_distributed(device)
     try:

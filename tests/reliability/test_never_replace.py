@@ -96,3 +96,16 @@ def test_run_folders_refuse_a_file_or_folder_out_with_one_line(tmp_path, capsys,
     err = capsys.readouterr().err
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1 and "error:" in err
     assert file.read_text() == "keep"
+
+
+@pytest.mark.parametrize("command", [
+    ["compress", "--teacher", "tiny", "--layers", "1", "--out", "{artifact}"],
+    ["train", "--out", "{artifact}"],
+    ["eval", "-m", "tiny", "--out", "{artifact}"],
+    ["pipeline", "run", "pipelines/quickstart.yaml", "--out", "{artifact}"],
+], ids=["compress", "train", "eval", "pipeline"])
+def test_a_run_folder_is_never_an_artifact_folder(model_dir, capsys, command) -> None:
+    before = sorted(p.name for p in model_dir.iterdir())
+    assert run([a.format(artifact=model_dir) for a in command]) == 2
+    assert "is an edgetrack model folder, not a run folder" in capsys.readouterr().err
+    assert sorted(p.name for p in model_dir.iterdir()) == before
