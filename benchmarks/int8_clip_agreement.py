@@ -15,7 +15,7 @@ import numpy as np
 
 from benchmarks.results_md import append_result, markdown_table
 from benchmarks.vittrack_students import evaluate
-from edgetrack.build.run import run_build
+from edgetrack.deploy.run import run_build
 from edgetrack.calibration.run import run_calibrate
 from edgetrack.data.sequence import Sequence
 from edgetrack.data.unlabeled import read_clips

@@ -29,4 +29,4 @@ def test_the_deploy_tests_are_in_this_session(request: pytest.FixtureRequest) ->
     items = request.session.items
     if not any(Path(str(item.fspath)).parent == TESTS / "unit" / "data" for item in items):
         pytest.skip("only part of the suite was selected")
-    assert any("tests/unit/build/" in Path(str(item.fspath)).as_posix() for item in items)
+    assert any("tests/unit/deploy/" in Path(str(item.fspath)).as_posix() for item in items)

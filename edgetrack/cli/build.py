@@ -24,7 +24,7 @@ def build(
 ) -> None:
     """Build for a target: a TensorRT engine when this machine matches it, else a deploy bundle to build on the
     device; `--target cpu` writes an optimised ONNX Runtime model."""
-    from edgetrack.build.run import run_build
+    from edgetrack.deploy.run import run_build
 
     folder = run_build(export_dir, target, precision, out_dir, force=force, bundle=bundle, replace=replace,
                        log=lambda line: err.print(line, highlight=False))

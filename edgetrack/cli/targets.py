@@ -16,7 +16,7 @@ app = typer.Typer(no_args_is_help=True)
 @app.command("list")
 def list_cmd() -> None:
     """List the shipped target profiles."""
-    from edgetrack.build.targets import list_targets
+    from edgetrack.deploy.targets import list_targets
 
     table = Table(title="deployment targets")
     for column in ("name", "family", "compute capability", "TensorRT", "typing", "DLA", "memory GB", "precisions"):
@@ -35,7 +35,7 @@ def list_cmd() -> None:
 @app.command("show")
 def show(name: str = typer.Argument(..., help="Target name (e.g. jetson-orin-nano) or a profile YAML path.")) -> None:
     """Print one target profile, validated, as YAML."""
-    from edgetrack.build.targets import get_target
+    from edgetrack.deploy.targets import get_target
 
     profile = get_target(name)
     out.print(yaml.safe_dump(profile.to_dict(), sort_keys=False).rstrip(), highlight=False)

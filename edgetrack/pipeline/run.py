@@ -76,7 +76,7 @@ def _export(cfg: PipelineConfig, out: Path, student: StageResult, calib: StageRe
 
 def _build(cfg: PipelineConfig, out: Path, export: StageResult, say: Announce) -> StageResult:
     from edgetrack.artifacts import read_manifest
-    from edgetrack.build.run import run_build
+    from edgetrack.deploy.run import run_build
 
     b = cfg.build
     assert b is not None

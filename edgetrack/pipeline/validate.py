@@ -37,7 +37,7 @@ def _check_precisions(precisions: tuple[str, ...]) -> None:
 
 
 def _check_build(cfg: PipelineConfig) -> None:
-    from edgetrack.build.targets import get_target
+    from edgetrack.deploy.targets import get_target
 
     assert cfg.build is not None
     profile = get_target(cfg.build.target)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from edgetrack.artifacts import read_manifest, verify_file
-from edgetrack.build.engine_info import ENGINE
+from edgetrack.deploy.engine_info import ENGINE
 from edgetrack.errors import ArtifactError
 from edgetrack.runtime.backends.base import Backend, get_backend
 from edgetrack.runtime.spec import ProcessingSpec
@@ -75,7 +75,7 @@ def not_a_folder_message(path: Path) -> str:
 
 def is_bundle(folder: Path) -> bool:
     """A deploy bundle of `edgetrack build`: its manifest says stage "bundle", or it carries build_engine.py."""
-    from edgetrack.build.bundle import SCRIPT
+    from edgetrack.deploy.bundle import SCRIPT
 
     if (folder / SCRIPT).is_file():
         return True
@@ -87,7 +87,7 @@ def is_bundle(folder: Path) -> bool:
 
 def bundle_message(folder: Path) -> str:
     """Where a bundle's engine is built, and which ONNX runs here meanwhile."""
-    from edgetrack.build.bundle import SCRIPT
+    from edgetrack.deploy.bundle import SCRIPT
 
     try:
         manifest = read_manifest(folder)
@@ -124,7 +124,7 @@ def _auto(has_engine: bool, has_onnx: bool, has_torch: bool) -> str:
 
 def _open_tensorrt(folder: Path, has_engine: bool, device: str) -> tuple[Backend, ProcessingSpec]:
     """The TensorRT backend for an engine folder, or one clear ArtifactError saying what is missing."""
-    from edgetrack.build.engine_info import load_engine_info
+    from edgetrack.deploy.engine_info import load_engine_info
     from edgetrack.runtime.backends.tensorrt_backend import engine_io_spec, unavailable_reason
 
     if not has_engine:

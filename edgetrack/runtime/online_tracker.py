@@ -166,8 +166,8 @@ class OnlineTemplateTracker:
 
 def _open_split_engines(folder: Path, backend: str, device: str) -> OnlineTemplateTracker:
     """Both TensorRT engines of a MixFormerV2 split build, or one clear error saying what is missing."""
-    from edgetrack.build.engine_info import ENGINE
-    from edgetrack.build.split import graph_dir
+    from edgetrack.deploy.engine_info import ENGINE
+    from edgetrack.deploy.split import graph_dir
     from edgetrack.export.mixformerv2 import ENCODER, STEP, load_spec
     from edgetrack.runtime.backends.tensorrt_backend import TensorRTBackend, unavailable_reason
 
@@ -189,7 +189,7 @@ def _open_split_engines(folder: Path, backend: str, device: str) -> OnlineTempla
 
 def open_online_tracker(folder: Path, backend: str = "auto", device: str = "cpu") -> OnlineTemplateTracker | None:
     """The tracker of a MixFormerV2 split export (ONNX Runtime) or model folder (torch); None for other folders."""
-    from edgetrack.build.split import is_split_build
+    from edgetrack.deploy.split import is_split_build
     from edgetrack.export.mixformerv2 import ENCODER
 
     if not folder.is_dir():

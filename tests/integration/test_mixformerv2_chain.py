@@ -10,7 +10,7 @@ import torch
 
 import edgetrack.eval.run as eval_run
 from edgetrack.artifacts import read_manifest
-from edgetrack.build.run import run_build
+from edgetrack.deploy.run import run_build
 from edgetrack.calibration.run import run_calibrate
 from edgetrack.cli.app import run
 from edgetrack.config.base import build_config

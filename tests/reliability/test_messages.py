@@ -11,13 +11,13 @@ import pytest
 import torch
 
 from edgetrack.artifacts import read_manifest
-from edgetrack.build.run import run_build
+from edgetrack.deploy.run import run_build
 from edgetrack.cli.app import run
 from edgetrack.export.run import run_export
 from edgetrack.models.factory import build_model, save_model
 from edgetrack.train.checkpoint import NAME
 from tests.conftest import MICRO
-from tests.unit.build.test_bundle import NO_GPU
+from tests.unit.deploy.test_bundle import NO_GPU
 from tests.unit.models.test_mixformerv2 import MICRO_MIX
 
 #: a 2-step compress / train run (4 pairs, batch 2) on two short synthetic sequences

@@ -80,11 +80,11 @@ def test_bundle_refuses_a_corrupt_onnx(tmp_path) -> None:
     pytest.importorskip("onnxruntime")
     import torch
 
-    from edgetrack.build.run import run_build
+    from edgetrack.deploy.run import run_build
     from edgetrack.export.run import run_export
     from edgetrack.models.tracker import TrackerModel
     from tests.conftest import MICRO
-    from tests.unit.build.test_bundle import NO_GPU
+    from tests.unit.deploy.test_bundle import NO_GPU
 
     torch.manual_seed(0)
     model_dir = save_model(TrackerModel(MICRO).eval(), tmp_path / "m")

@@ -93,7 +93,7 @@ class TensorRTBackend(Backend):
 
     def __init__(self, folder: str | Path, device: str | int = 0, cuda_graph: bool = False,
                  device_processing: bool = True) -> None:
-        from edgetrack.build.engine_info import ENGINE, load_engine_info
+        from edgetrack.deploy.engine_info import ENGINE, load_engine_info
         from edgetrack.runtime.cuda import api
 
         self.folder = Path(folder)

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from edgetrack.artifacts import read_manifest
-from edgetrack.build.cpu import build_cpu
+from edgetrack.deploy.cpu import build_cpu
 from edgetrack.calibration.run import run_calibrate
 from edgetrack.compress import make_student
 from edgetrack.data.synthetic import synthetic_sequence

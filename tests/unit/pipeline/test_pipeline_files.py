@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from edgetrack.build.targets import get_target
+from edgetrack.deploy.targets import get_target
 from edgetrack.compress.config import TrainStageConfig
 from edgetrack.config.base import load_config, read_yaml
 from edgetrack.pipeline.config import PipelineConfig

@@ -12,11 +12,11 @@ import pytest
 import yaml
 
 from edgetrack.artifacts import read_manifest, sha256_file
-from edgetrack.build import engine_script
-from edgetrack.build.engine_info import load_engine_info
-from edgetrack.build.host import Gpu, Host
-from edgetrack.build.plan import TargetMismatchError
-from edgetrack.build.run import run_build
+from edgetrack.deploy import engine_script
+from edgetrack.deploy.engine_info import load_engine_info
+from edgetrack.deploy.host import Gpu, Host
+from edgetrack.deploy.plan import TargetMismatchError
+from edgetrack.deploy.run import run_build
 from edgetrack.errors import ArtifactError, ConfigError
 from edgetrack.export.run import run_export
 from edgetrack.export.spec import IOSpec
@@ -216,7 +216,7 @@ class FakeTensorRT(types.ModuleType):
 def test_engine_build_here_runs_the_real_build_against_the_tensorrt_api(tmp_path, export_dir, monkeypatch) -> None:
     """Everything but TensorRT itself (which cannot run here) is the real code: options, parse, config, plan,
     sidecar; only the GPU parity/latency check is stubbed."""
-    from edgetrack.build import engine as engine_mod
+    from edgetrack.deploy import engine as engine_mod
 
     trt = FakeTensorRT()
     monkeypatch.setitem(sys.modules, "tensorrt", trt)
@@ -237,7 +237,7 @@ def test_engine_build_here_runs_the_real_build_against_the_tensorrt_api(tmp_path
 
 
 def test_cli_build_on_this_machine_writes_a_bundle(tmp_path, export_dir, capsys) -> None:
-    from edgetrack.build.host import detect_host
+    from edgetrack.deploy.host import detect_host
     from edgetrack.cli.app import run
 
     if detect_host().gpu is not None:
@@ -249,7 +249,7 @@ def test_cli_build_on_this_machine_writes_a_bundle(tmp_path, export_dir, capsys)
 
 
 def test_trtexec_flags_follow_the_targets_tensorrt(tmp_path, export_dir) -> None:
-    from edgetrack.build.engine_script import calibration_cache_name
+    from edgetrack.deploy.engine_script import calibration_cache_name
 
     xavier = (run_build(export_dir, "jetson-xavier-nx", "fp16", tmp_path / "x", host=NO_GPU, log=lambda _: None)
               / "trtexec.sh").read_text()

@@ -17,8 +17,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from edgetrack.artifacts import atomic_folder, file_hashes, make_manifest, scratch_folder, verify_file, write_json
-from edgetrack.build.sources import CALIBRATION, variant_name
-from edgetrack.build.targets import TargetProfile
+from edgetrack.deploy.sources import CALIBRATION, variant_name
+from edgetrack.deploy.targets import TargetProfile
 from edgetrack.calibration.store import CalibrationSet
 from edgetrack.errors import ArtifactError
 from edgetrack.export.mixformerv2 import ENCODER, ENCODER_INPUTS, SPEC, load_spec
@@ -97,7 +97,7 @@ MixFormerV2's online tracker (`{SPEC}` holds the processing constants).
 
 
 def _refuse_own_runtime(profile: TargetProfile) -> None:
-    from edgetrack.build.bundle import needs_own_runtime
+    from edgetrack.deploy.bundle import needs_own_runtime
 
     if needs_own_runtime(profile):
         raise ArtifactError(f"{profile.name} (JetPack {profile.jetpack}) runs edgetrack's standalone one-graph "
@@ -108,7 +108,7 @@ def _refuse_own_runtime(profile: TargetProfile) -> None:
 def write_split_bundle(export_dir: Path, profile: TargetProfile, precision: str, out: Path, reason: str = "",
                        replace: bool = False) -> Path:
     """A deploy bundle per graph under `out`, the processing spec and a README saying how to build both."""
-    from edgetrack.build.bundle import write_bundle
+    from edgetrack.deploy.bundle import write_bundle
 
     _refuse_own_runtime(profile)
     with scratch_folder(out) as tmp, atomic_folder(out, kind="build", replace=replace) as folder:
@@ -126,7 +126,7 @@ def write_split_bundle(export_dir: Path, profile: TargetProfile, precision: str,
 def build_split_here(export_dir: Path, profile: TargetProfile, precision: str, out: Path,
                      build_graph: Callable[[Path, Path], dict], log: Callable[[str], None] = print,
                      replace: bool = False) -> Path:
-    """Build both graphs' engines with `build_graph(view, folder) -> checks` (`build.run` passes its own single-graph
+    """Build both graphs' engines with `build_graph(view, folder) -> checks` (`deploy.run` passes its own single-graph
     build and check); record each graph's checks in the top-level manifest."""
     _refuse_own_runtime(profile)
     checks = {}

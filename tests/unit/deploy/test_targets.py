@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from edgetrack.build.targets import TargetProfile, get_target, list_targets, load_profile, parse_version
+from edgetrack.deploy.targets import TargetProfile, get_target, list_targets, load_profile, parse_version
 from edgetrack.config.base import build_config
 from edgetrack.errors import ConfigError, RegistryError
 
@@ -64,7 +64,7 @@ def test_versions_compare_numerically() -> None:
 
 
 def test_jetson_orin_is_a_family_of_the_orin_modules() -> None:
-    from edgetrack.build.targets import family_problems
+    from edgetrack.deploy.targets import family_problems
 
     orin = get_target("jetson-orin")
     assert orin.members == ("jetson-orin-agx", "jetson-orin-nx", "jetson-orin-nano") and family_problems(orin) == []

@@ -6,11 +6,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 from edgetrack.artifacts import atomic_folder, check_replaceable
-from edgetrack.build.cpu import is_split_export
-from edgetrack.build.host import Host, detect_host
-from edgetrack.build.plan import BuildPlan, plan_build
-from edgetrack.build.sources import check_export, choose_precision, export_samples, variant_name
-from edgetrack.build.targets import TargetProfile, get_target
+from edgetrack.deploy.cpu import is_split_export
+from edgetrack.deploy.host import Host, detect_host
+from edgetrack.deploy.plan import BuildPlan, plan_build
+from edgetrack.deploy.sources import check_export, choose_precision, export_samples, variant_name
+from edgetrack.deploy.targets import TargetProfile, get_target
 
 
 def run_build(export_dir: str | Path, target: str, precision: str | None = None, out: str | Path | None = None,
@@ -27,7 +27,7 @@ def run_build(export_dir: str | Path, target: str, precision: str | None = None,
     if not replace:
         check_replaceable(folder, "build")
     if profile.kind == "cpu":
-        from edgetrack.build.cpu import build_cpu
+        from edgetrack.deploy.cpu import build_cpu
 
         return build_cpu(export_dir, folder, precision, replace=replace)
     split = is_split_export(export_dir)
@@ -45,8 +45,8 @@ def run_build(export_dir: str | Path, target: str, precision: str | None = None,
 
 def _split(export_dir: Path, profile: TargetProfile, precision: str, folder: Path, plan: BuildPlan, host: Host,
            log: Callable[[str], None], replace: bool) -> Path:
-    """MixFormerV2's two graphs, each bundled or built as its own model (`build.split`)."""
-    from edgetrack.build.split import build_split_here, write_split_bundle
+    """MixFormerV2's two graphs, each bundled or built as its own model (`deploy.split`)."""
+    from edgetrack.deploy.split import build_split_here, write_split_bundle
 
     if plan.mode == "bundle":
         write_split_bundle(export_dir, profile, precision, folder, plan.reason, replace)
@@ -66,7 +66,7 @@ def read_engine_checks(folder: Path) -> dict:
     """The parity and latency an engine build recorded in its engine.json."""
     import json
 
-    from edgetrack.build.engine_info import ENGINE_JSON
+    from edgetrack.deploy.engine_info import ENGINE_JSON
 
     record = json.loads((folder / ENGINE_JSON).read_text())
     return {k: record[k] for k in ("parity", "parity_reference", "latency_ms") if k in record}
@@ -74,7 +74,7 @@ def read_engine_checks(folder: Path) -> dict:
 
 def _bundle(export_dir: Path, profile: TargetProfile, precision: str, folder: Path, plan: BuildPlan,
             log: Callable[[str], None], replace: bool) -> Path:
-    from edgetrack.build.bundle import write_bundle
+    from edgetrack.deploy.bundle import write_bundle
 
     write_bundle(export_dir, profile, precision, folder, plan.reason, replace)
     log(f"{plan.reason}.\nWrote a deploy bundle for {profile.name} ({precision}) to {folder}.\n"
@@ -85,7 +85,7 @@ def _bundle(export_dir: Path, profile: TargetProfile, precision: str, folder: Pa
 
 def _engine(export_dir: Path, profile: TargetProfile, precision: str, folder: Path, plan: BuildPlan,
             host: Host, log: Callable[[str], None], replace: bool) -> Path:
-    from edgetrack.build.engine import PARITY_SAMPLES, build_here, check_engine, record_checks
+    from edgetrack.deploy.engine import PARITY_SAMPLES, build_here, check_engine, record_checks
 
     for problem in plan.forced:
         log(f"warning (--force): {problem}")

@@ -9,10 +9,10 @@ import pytest
 import torch
 
 from edgetrack.artifacts import read_manifest
-from edgetrack.build.engine_info import load_engine_info
-from edgetrack.build.host import Gpu, Host
-from edgetrack.build.run import run_build
-from edgetrack.build.split import graph_io_spec, is_split_build
+from edgetrack.deploy.engine_info import load_engine_info
+from edgetrack.deploy.host import Gpu, Host
+from edgetrack.deploy.run import run_build
+from edgetrack.deploy.split import graph_io_spec, is_split_build
 from edgetrack.calibration.run import run_calibrate
 from edgetrack.calibration.store import CalibrationSet
 from edgetrack.errors import ArtifactError
@@ -21,7 +21,7 @@ from edgetrack.export.run import run_export
 from edgetrack.export.spec import IOSpec
 from edgetrack.models.factory import build_model, save_model
 from edgetrack.runtime.tracker import Tracker
-from tests.unit.build.test_bundle import NO_GPU, FakeTensorRT
+from tests.unit.deploy.test_bundle import NO_GPU, FakeTensorRT
 from tests.unit.models.test_mixformerv2 import MICRO_MIX
 
 
@@ -70,7 +70,7 @@ def test_jetpack5_target_is_refused_in_words(tmp_path, split_export) -> None:
 
 
 def test_engine_build_here_builds_both_graphs_against_the_tensorrt_api(tmp_path, split_export, monkeypatch) -> None:
-    from edgetrack.build import engine as engine_mod
+    from edgetrack.deploy import engine as engine_mod
 
     trt = FakeTensorRT()
     monkeypatch.setitem(sys.modules, "tensorrt", trt)

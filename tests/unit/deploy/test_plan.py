@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import pytest
 
-from edgetrack.build.host import Gpu, Host
-from edgetrack.build.plan import TargetMismatchError, plan_build
-from edgetrack.build.targets import get_target
+from edgetrack.deploy.host import Gpu, Host
+from edgetrack.deploy.plan import TargetMismatchError, plan_build
+from edgetrack.deploy.targets import get_target
 
 ORIN_NANO = Host(tensorrt="10.3.0.30", gpu=Gpu("Orin", "8.7", 7.4))
 RTX_4090 = Host(tensorrt="10.7.0", gpu=Gpu("NVIDIA GeForce RTX 4090", "8.9", 24.0))

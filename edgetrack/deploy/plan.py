@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from edgetrack.build.host import Host
-from edgetrack.build.targets import TargetProfile, list_targets
+from edgetrack.deploy.host import Host
+from edgetrack.deploy.targets import TargetProfile, list_targets
 from edgetrack.errors import EdgetrackError
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from edgetrack.artifacts import verify_file
-from edgetrack.build.targets import TargetProfile
+from edgetrack.deploy.targets import TargetProfile
 from edgetrack.errors import ArtifactError, ConfigError
 from edgetrack.export.spec import IOSpec
 

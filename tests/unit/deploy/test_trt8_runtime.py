@@ -14,14 +14,14 @@ from types import ModuleType
 import numpy as np
 import pytest
 
-from edgetrack.build.bundle import RUNTIME, render_trt8_runtime
-from edgetrack.build.run import run_build
+from edgetrack.deploy.bundle import RUNTIME, render_trt8_runtime
+from edgetrack.deploy.run import run_build
 from edgetrack.data import crops
 from edgetrack.data.synthetic import synthetic_sequence
 from edgetrack.eval.run import track_sequence
 from edgetrack.runtime import decode
 from edgetrack.runtime.tracker import Tracker
-from tests.unit.build.test_bundle import NO_GPU
+from tests.unit.deploy.test_bundle import NO_GPU
 
 
 def _load(tmp_path: Path) -> ModuleType:

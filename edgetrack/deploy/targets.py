@@ -1,6 +1,6 @@
 """Target profiles: what a deployment target's GPU, TensorRT and memory allow, validated on load.
 
-The profiles live in `edgetrack/build/profiles/*.yaml`, inside the package, so they ship in the wheel as
+The profiles live in `edgetrack/deploy/profiles/*.yaml`, inside the package, so they ship in the wheel as
 package data and load the same way from an editable checkout or an installed package. The repository's
 top-level `targets/` is a symbolic link to that folder: one set of files, two ways to reach it. A profile of
 one's own is a YAML file with the same fields, passed by path (`--target my-board.yaml`).
@@ -14,7 +14,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from edgetrack.build.engine_script import version_tuple
+from edgetrack.deploy.engine_script import version_tuple
 from edgetrack.config.base import FrozenConfig, build_config, read_yaml
 from edgetrack.errors import ConfigError
 from edgetrack.registry import Registry
@@ -123,7 +123,7 @@ class TargetProfile(FrozenConfig):
 
     def workspace_for(self, memory_mb: float | None) -> int:
         """The builder workspace on a device with `memory_mb` (None: unknown), as build_engine.py computes it."""
-        from edgetrack.build.engine_script import workspace_for
+        from edgetrack.deploy.engine_script import workspace_for
 
         return workspace_for(memory_mb, self.workspace_settings())
 

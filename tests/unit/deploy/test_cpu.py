@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from edgetrack.artifacts import read_manifest
-from edgetrack.build.cpu import build_cpu, choose_precision
+from edgetrack.deploy.cpu import build_cpu, choose_precision
 from edgetrack.data.synthetic import synthetic_sequence
 from edgetrack.errors import ArtifactError, ConfigError
 from edgetrack.export.run import run_export
@@ -33,7 +33,7 @@ def test_int8_must_be_clearly_faster() -> None:
 
 
 def test_a_rebuild_of_the_same_inputs_keeps_the_decision(tmp_path, export_dir, monkeypatch) -> None:
-    from edgetrack.build import cpu
+    from edgetrack.deploy import cpu
 
     optimise = cpu.optimise
     monkeypatch.setattr(cpu, "optimise", lambda src, dst, threads=0: (optimise(src, dst, threads), dst.name))
@@ -71,7 +71,7 @@ def test_bad_requests_are_refused_clearly(tmp_path, export_dir) -> None:
 
 
 def test_build_records_the_faster_thread_count_and_the_runtime_uses_it(tmp_path, export_dir, monkeypatch) -> None:
-    from edgetrack.build import cpu
+    from edgetrack.deploy import cpu
     from edgetrack.runtime.artifact import open_backend
 
     # one thread made the faster by the clock: the build keeps it, the runtime opens the session with it
@@ -89,7 +89,7 @@ def test_a_faster_int8_that_lost_accuracy_is_not_deployed(tmp_path, export_dir, 
     import json
     import shutil
 
-    from edgetrack.build import cpu
+    from edgetrack.deploy import cpu
 
     export = tmp_path / "export"
     shutil.copytree(export_dir, export)

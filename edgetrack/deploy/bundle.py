@@ -10,9 +10,9 @@ from typing import Any
 import yaml
 
 from edgetrack.artifacts import atomic_folder, file_hashes, make_manifest, sha256_file, verify_file, write_json
-from edgetrack.build import engine_script
-from edgetrack.build.sources import CALIBRATION, calibration_fingerprint, check_export, source_onnx, variant_name
-from edgetrack.build.targets import TargetProfile, parse_version
+from edgetrack.deploy import engine_script
+from edgetrack.deploy.sources import CALIBRATION, calibration_fingerprint, check_export, source_onnx, variant_name
+from edgetrack.deploy.targets import TargetProfile, parse_version
 from edgetrack.errors import ArtifactError
 
 SCRIPT, TRTEXEC, README = "build_engine.py", "trtexec.sh", "README.md"
@@ -72,7 +72,7 @@ def render_trt8_runtime() -> str:
     """
     import inspect
 
-    from edgetrack.build import trt8_runtime
+    from edgetrack.deploy import trt8_runtime
     from edgetrack.data import crops
     from edgetrack.runtime import decode
 
