@@ -182,9 +182,8 @@ def track(
     check_model_name(model)
     from edgetrack.runtime.tracker import Tracker
 
-    tracker = Tracker.from_artifact(model, backend, device)
     stats = Stats()
-    with open_source(source) as src:
+    with Tracker.from_artifact(model, backend, device) as tracker, open_source(source) as src:
         sink = VideoSink(out_video, out_fps or src.fps or 30.0) if out_video else None
         writer = ResultsFile(results) if results else None
         display = Display() if show else None

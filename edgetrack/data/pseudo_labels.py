@@ -146,15 +146,19 @@ def labeled_clips(root: str | Path, labeler: Labeler, cfg: LabelConfig | None = 
     base = (cache or cache_root()) / "labels" / key[:16]
     tracker = None
     found = []
-    for clip in read_clips(root):
-        folder = base / f"{clip.name}-{clip.content_hash()[:16]}"
-        if not (folder / "labels.json").is_file():
-            if progress:
-                progress(f"labelling {clip.name} ({len(clip.frames)} frames) with {labeler.name}")
-            tracker = tracker or labeler.open()
-            write_labels(folder, label_clip(tracker, clip, cfg), {"labeler": labeler.identity, "key": key,
-                                                                  "clip": clip.name, "settings": cfg.to_dict()})
-        found.append((clip, folder))
+    try:
+        for clip in read_clips(root):
+            folder = base / f"{clip.name}-{clip.content_hash()[:16]}"
+            if not (folder / "labels.json").is_file():
+                if progress:
+                    progress(f"labelling {clip.name} ({len(clip.frames)} frames) with {labeler.name}")
+                tracker = tracker or labeler.open()
+                write_labels(folder, label_clip(tracker, clip, cfg), {"labeler": labeler.identity, "key": key,
+                                                                      "clip": clip.name, "settings": cfg.to_dict()})
+            found.append((clip, folder))
+    finally:
+        if tracker is not None:
+            tracker.close()
     return found
 
 

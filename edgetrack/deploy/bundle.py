@@ -19,10 +19,12 @@ SCRIPT, TRTEXEC, README = "build_engine.py", "trtexec.sh", "README.md"
 SETTINGS_LINE = "SETTINGS: dict[str, Any] = {}  # filled in by `edgetrack build` when it writes a bundle"
 
 
-def script_settings(profile: TargetProfile, precision: str, onnx: str, calib_fp: str | None) -> dict[str, Any]:
-    """The defaults baked into the bundle's build_engine.py."""
+def script_settings(profile: TargetProfile, precision: str, onnx: str, calib_fp: str | None,
+                    qdq_onnx: str | None = None) -> dict[str, Any]:
+    """The defaults baked into the bundle's build_engine.py (`qdq_onnx`: the Q/DQ model of `--int8-route qdq`)."""
     assert profile.tensorrt is not None
     return {"target": profile.name, "precision": precision, "typing": profile.typing, "onnx": onnx,
+            "qdq_onnx": qdq_onnx,
             **profile.workspace_settings(), "opt_level": profile.builder_optimization_level,
             "compute_capability": profile.compute_capability, "tensorrt_min": profile.tensorrt.min,
             "tensorrt_below": profile.tensorrt.below, "calibration_fingerprint": calib_fp}
@@ -38,10 +40,12 @@ def render_script(settings: dict[str, Any]) -> str:
 
 def trtexec_command(profile: TargetProfile, precision: str, onnx: str, qdq_onnx: str | None = None,
                     calib_cache: str | None = None) -> str:
-    """The trtexec line equivalent to build_engine.py, with only the flags the target's TensorRT has.
+    """The bundle's trtexec line, with only the flags the target's TensorRT has.
 
-    Legacy INT8 uses the Q/DQ ONNX when there is one; otherwise trtexec reads `calib_cache`, the calibration
-    cache that build_engine.py writes (trtexec cannot calibrate from the .npz itself).
+    It builds what build_engine.py builds, except for legacy INT8 with a Q/DQ ONNX: trtexec then quantises
+    explicitly from that file (`build_engine.py --int8-route qdq`), while build_engine.py by default calibrates
+    the fp32 model, a different engine (`int8_routes`). Without a Q/DQ ONNX trtexec reads `calib_cache`, the
+    calibration cache build_engine.py writes (trtexec cannot calibrate from the .npz itself): the same route.
     """
     assert profile.tensorrt is not None
     args = ["trtexec", f"--onnx={onnx}", "--saveEngine=model.engine",
@@ -72,8 +76,8 @@ def render_trt8_runtime() -> str:
     """
     import inspect
 
-    from edgetrack.deploy import trt8_runtime
     from edgetrack.data import crops
+    from edgetrack.deploy import trt8_runtime
     from edgetrack.runtime import decode
 
     template = Path(trt8_runtime.__file__).read_text()
@@ -93,13 +97,43 @@ def needs_own_runtime(profile: TargetProfile) -> bool:
     return profile.jetpack is not None and parse_version(profile.jetpack)[0] < 6
 
 
-def readme(profile: TargetProfile, precision: str, onnx: str, command: str) -> str:
+def int8_routes(onnx: str, qdq: str | None, cache: str | None) -> str:
+    """The README section on legacy INT8: which route each way of building takes, and that they differ."""
+    calibrator = (f"- `python3 {SCRIPT}` (`--int8-route calibrator`, the default): **implicit quantisation**, "
+                  f"calibrated on this device. It parses the fp32 `{onnx}`, and TensorRT's entropy calibrator "
+                  f"picks every range from `{CALIBRATION}` (its cache is keyed by ONNX hash, calibration hash and "
+                  "TensorRT version); TensorRT may run any layer in INT8. Use this route for INT8 on the DLA "
+                  "(`--dla-core`): TensorRT 8.5's DLA quantises from calibration, not from Q/DQ nodes. `edgetrack "
+                  "build` on a TensorRT 8 host builds this route too.\n")
+    if qdq is None:
+        return ("\n## INT8 on TensorRT 8.x: one route\n\n"
+                + calibrator + f"- `{TRTEXEC}` builds the same route: trtexec cannot calibrate, so it reads the "
+                f"calibration cache `{cache}` that `python3 {SCRIPT}` writes; run that once first.\n")
+    return ("\n## INT8 on TensorRT 8.x: two routes, two different engines\n\n"
+            "The two routes below are **not equivalent**: their engines quantise differently (other ranges, other "
+            "layers in INT8), are not expected to be bit-equal, and may track differently.\n\n"
+            + calibrator + f"- `{TRTEXEC}` (and `python3 {SCRIPT} --int8-route qdq`): **explicit Q/DQ "
+            f"quantisation**. It parses `{qdq}`, whose QuantizeLinear/DequantizeLinear nodes hold the ranges "
+            "`edgetrack export` chose from the same calibration set; nothing is calibrated on the device, and "
+            "INT8 goes where the export's Q/DQ nodes put it.\n\n"
+            f"`engine.json` records the route that built the engine (`int8_route`: `calibrator` or `qdq`); trtexec "
+            f"writes no engine.json, so prefer `python3 {SCRIPT} --int8-route qdq` for the Q/DQ route.\n")
+
+
+def readme(profile: TargetProfile, precision: str, onnx: str, command: str, qdq: str | None = None,
+           cache: str | None = None) -> str:
     """Where and how to build; short, because the script's --help says the rest."""
     assert profile.tensorrt is not None
     where = f"JetPack {profile.jetpack}, " if profile.jetpack else ""
-    legacy = ("\nTensorRT 8.x has no strongly typed networks: the script sets builder flags and, for INT8, calibrates "
-              "with `calibration.npz` (the cache is keyed by ONNX hash, calibration hash and TensorRT version).\n"
+    legacy = ("\nTensorRT 8.x has no strongly typed networks: the script sets builder flags.\n"
               if profile.typing == "legacy" else "")
+    two_routes = profile.typing == "legacy" and precision == "int8"
+    if two_routes:
+        legacy += int8_routes(onnx, qdq, cache)
+    trtexec_says = (f"The trtexec command (`{TRTEXEC}`; for INT8 it builds the explicit Q/DQ route from `{qdq}`, "
+                    "not the script's default, see below):" if two_routes and qdq else
+                    f"The same build as a trtexec command (see `{TRTEXEC}`):")
+    qdq_file = f"`{qdq}` (its explicit Q/DQ INT8 model), " if qdq else ""
     if needs_own_runtime(profile):
         opens = (f"edgetrack itself does not install on JetPack {profile.jetpack} (Python 3.8), so this folder "
                  f"carries `{RUNTIME}`, a tracker that needs only numpy, TensorRT and the CUDA runtime:\n\n"
@@ -122,15 +156,25 @@ python3 build_engine.py            # needs only tensorrt and numpy; --help lists
 
 It writes `model.engine` (a plain TensorRT plan) and `engine.json` here; {opens}
 
-Equivalent trtexec command (see `{TRTEXEC}`):
+{trtexec_says}
 
 ```
 {command}
 ```
 {legacy}
-Contents: `{onnx}` (the model), `io_spec.json` (input/output names, shapes, preprocessing), `target.yaml`
+Contents: `{onnx}` (the model), {qdq_file}`io_spec.json` (input/output names, shapes, preprocessing), `target.yaml`
 (the target profile), `{CALIBRATION}` when INT8 calibration data exists, `manifest.json` (provenance).
 """
+
+
+def trtexec_note(qdq: str | None, cache: str | None) -> str:
+    """trtexec.sh's comment on its INT8 route (empty when it builds exactly what build_engine.py builds)."""
+    if qdq:
+        return (f"# explicit Q/DQ INT8 from {qdq} (ranges chosen at export); python3 {SCRIPT} calibrates the fp32\n"
+                f"# model by default, a different engine: see README.md (python3 {SCRIPT} --int8-route qdq = this)\n")
+    if cache:
+        return f"# trtexec cannot calibrate: run python3 {SCRIPT} once first, it writes {cache}\n"
+    return ""
 
 
 def _copy_sources(folder: Path, export_dir: Path, profile: TargetProfile, precision: str) -> tuple[str, str | None]:
@@ -156,21 +200,21 @@ def write_bundle(export_dir: Path, profile: TargetProfile, precision: str, out: 
         spec.save(folder)
         (folder / "target.yaml").write_text(yaml.safe_dump(profile.to_dict(), sort_keys=False))
         script = folder / SCRIPT
-        script.write_text(render_script(script_settings(profile, precision, onnx, calib_fp)))
+        script.write_text(render_script(script_settings(profile, precision, onnx, calib_fp, qdq)))
         cache = None
         if profile.typing == "legacy" and precision == "int8" and qdq is None:
             assert profile.tensorrt is not None
             cache = engine_script.calibration_cache_name(sha256_file(folder / onnx),
                                                          sha256_file(folder / CALIBRATION), profile.tensorrt.min)
         command = trtexec_command(profile, precision, onnx, qdq, cache)
-        note = (f"# trtexec cannot calibrate: run python3 {SCRIPT} once first, it writes {cache}\n" if cache else "")
+        note = trtexec_note(qdq, cache)
         (folder / TRTEXEC).write_text(f"#!/bin/sh\n# run on the target device ({profile.name})\n{note}set -e\n"
                                       f'cd "$(dirname "$0")"\n{command}\n')
         for path in (script, folder / TRTEXEC):
             path.chmod(path.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
         if needs_own_runtime(profile):
             (folder / RUNTIME).write_text(render_trt8_runtime())
-        (folder / README).write_text(readme(profile, precision, onnx, command))
+        (folder / README).write_text(readme(profile, precision, onnx, command, qdq, cache))
         write_json(folder / "manifest.json", make_manifest(
             "bundle", config={"target": profile.name, "precision": precision, "typing": profile.typing},
             parents={"export": sha256_file(folder / onnx)}, source=str(export_dir), reason=reason,

@@ -32,6 +32,9 @@ class EngineInfo(FrozenConfig):
     precision: Literal["fp32", "fp16", "int8"]
     typing: Literal["strong", "legacy"]
     dla_core: int | None = None
+    # INT8 only: "calibrator" (implicit, ranges from TensorRT's calibrator) or "qdq" (explicit, ranges from export);
+    # None for other precisions and for engine.json files written before the field existed
+    int8_route: Literal["calibrator", "qdq"] | None = None
     onnx_file: str
     onnx_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
     calibration_fingerprint: str | None = None

@@ -6,9 +6,17 @@ engines are tied to both. It writes model.engine (a plain TensorRT plan) and eng
 io_spec.json, so the folder opens with edgetrack's TensorRT runtime.
 
 Strongly typed builds (TensorRT >= 10) take their precision from the ONNX file: Q/DQ nodes for INT8, fp16
-tensors for FP16. Legacy builds (TensorRT 8.x) take it from builder flags, with an entropy calibrator fed
-from calibration.npz for INT8; its cache is keyed by the ONNX hash, the calibration hash and the TensorRT
-version, so a stale cache is never reused.
+tensors for FP16. Legacy builds (TensorRT 8.x) take it from builder flags, and INT8 has two routes that build
+different engines (other scales, other layers in INT8; never expected to be bit-equal):
+
+- `--int8-route calibrator` (the default): implicit quantisation of the fp32 model.onnx, calibrated here by
+  TensorRT's entropy calibrator from calibration.npz, so TensorRT chooses every range. Its cache is keyed by
+  the ONNX hash, the calibration hash and the TensorRT version, so a stale cache is never reused. It is the
+  route `edgetrack build` runs on a TensorRT 8 host, and the one TensorRT 8's DLA takes.
+- `--int8-route qdq`: explicit quantisation of model.int8.onnx, whose Q/DQ nodes hold the ranges chosen at
+  export; no calibration here. The bundle's trtexec.sh builds this route.
+
+engine.json records the route that built the engine (`int8_route`).
 
 This file is the template of every bundle's build_engine.py and the build code edgetrack itself runs; the
 SETTINGS line below is filled in when a bundle is written.
@@ -32,6 +40,7 @@ import numpy as np
 SETTINGS: dict[str, Any] = {}  # filled in by `edgetrack build` when it writes a bundle
 
 ENGINE, ENGINE_JSON, IO_SPEC = "model.engine", "engine.json", "io_spec.json"
+CALIBRATOR, QDQ = "calibrator", "qdq"  # the INT8 routes: implicit (calibrated here) and explicit (Q/DQ from export)
 
 
 class BuildError(RuntimeError):
@@ -69,6 +78,20 @@ def calibration_cache_name(onnx_sha: str, calib_sha: str, trt_version: str) -> s
     """
     minor = ".".join(trt_version.split(".")[:2])
     return f"calibration-{onnx_sha[:16]}-{calib_sha[:16]}-trt{minor}.cache"
+
+
+def default_int8_route(typing: str, precision: str) -> str | None:
+    """The INT8 route a build takes unless told: strongly typed builds read Q/DQ, legacy ones calibrate."""
+    if precision != "int8":
+        return None
+    return QDQ if typing == "strong" else CALIBRATOR
+
+
+def int8_route(options: dict[str, Any]) -> str | None:
+    """The route of this build: `options['int8_route']`, else the default for its typing and precision."""
+    if options["precision"] != "int8":
+        return None
+    return options.get("int8_route") or default_int8_route(options["typing"], options["precision"])
 
 
 class CudaDriver:
@@ -190,9 +213,10 @@ def configure(trt: Any, builder: Any, options: dict[str, Any], cuda: CudaDriver 
     if options["typing"] == "legacy" and options["precision"] in ("fp16", "int8"):
         config.set_flag(trt.BuilderFlag.FP16)  # INT8 builds keep fp16 for the layers left in floating point
     if options["typing"] == "legacy" and options["precision"] == "int8":
+        config.set_flag(trt.BuilderFlag.INT8)  # on the Q/DQ route too: TensorRT 8 builds Q/DQ layers only with it
+    if options["typing"] == "legacy" and int8_route(options) == CALIBRATOR:
         if not options.get("calibration") or cuda is None:
-            raise BuildError("a legacy INT8 build needs calibration.npz and the CUDA driver")
-        config.set_flag(trt.BuilderFlag.INT8)
+            raise BuildError("a legacy INT8 build with the calibrator needs calibration.npz and the CUDA driver")
         config.int8_calibrator = make_calibrator(trt, Path(options["calibration"]), Path(options["calib_cache"]), cuda)
     if int(options.get("dla_core", -1)) >= 0:
         config.default_device_type = trt.DeviceType.DLA
@@ -205,7 +229,8 @@ def build_engine(options: dict[str, Any], log: Any = print) -> list[dict[str, An
     """Build `options['onnx']` into `options['engine']`; return the engine's I/O tensors (logged too)."""
     import tensorrt as trt
 
-    cuda = CudaDriver() if options["typing"] == "legacy" and options["precision"] == "int8" else None
+    # only the calibrator touches device memory itself (it uploads the calibration batches)
+    cuda = CudaDriver() if options["typing"] == "legacy" and int8_route(options) == CALIBRATOR else None
     logger = trt.Logger(trt.Logger.WARNING)
     builder = trt.Builder(logger)
     network, _parser = parse_onnx(trt, logger, builder, Path(options["onnx"]), options["typing"])
@@ -249,11 +274,12 @@ def engine_record(*, trt_version: str, gpu: str, compute_capability: str, target
                   onnx: Path, calibration_fingerprint: str | None, io: list[dict[str, Any]], io_spec: dict[str, Any],
                   builder: str, dla_core: int = -1, calibration_cache: str | None = None,
                   forced: list[str] | None = None, module: str | None = None, memory_mb: float | None = None,
-                  workspace_mb: int | None = None) -> dict[str, Any]:
+                  workspace_mb: int | None = None, int8_route: str | None = None) -> dict[str, Any]:
     """The engine.json sidecar: what the engine was built from, on what, and its I/O."""
     return {
         "format": 1, "tensorrt_version": trt_version, "gpu": gpu, "compute_capability": compute_capability,
         "target": target, "precision": precision, "typing": typing, "dla_core": dla_core if dla_core >= 0 else None,
+        "int8_route": (int8_route or default_int8_route(typing, precision)) if precision == "int8" else None,
         "onnx_file": onnx.name, "onnx_sha256": sha256(onnx), "calibration_fingerprint": calibration_fingerprint,
         "calibration_cache": calibration_cache, "io": io, "io_spec": io_spec, "builder": builder,
         "built": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
@@ -276,15 +302,29 @@ def host_mismatches(trt_version: str, compute_capability: str, settings: dict[st
     return problems
 
 
+ROUTES_HELP = ("INT8 on TensorRT 8.x (--typing legacy) has two routes, and their engines differ (never expected to "
+               "be bit-equal): 'calibrator' (the default) is implicit quantisation of the fp32 model, calibrated on "
+               "this device by TensorRT's entropy calibrator from calibration.npz, so TensorRT picks the ranges; "
+               "'qdq' is explicit quantisation of the Q/DQ model, whose ranges were chosen at export (no calibration "
+               "here): the route trtexec.sh builds. engine.json records the route as int8_route.")
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     s = SETTINGS
+    legacy = s.get("typing", "legacy") == "legacy"  # the bare template explains both typings
     parser = argparse.ArgumentParser(
         description=f"Build a TensorRT engine for target '{s.get('target', '?')}' ({s.get('precision', '?')}). "
-                    "Run on the target device; needs only tensorrt and numpy.")
-    parser.add_argument("--onnx", default=s.get("onnx", "model.onnx"), help="ONNX file in this folder (%(default)s)")
+                    "Run on the target device; needs only tensorrt and numpy.",
+        epilog=ROUTES_HELP if legacy else None)
+    parser.add_argument("--onnx", default=None,
+                        help=f"ONNX file in this folder (default: {s.get('onnx', 'model.onnx')}"
+                             + (f"; {s['qdq_onnx']} with --int8-route qdq)" if s.get("qdq_onnx") else ")"))
     parser.add_argument("--precision", default=s.get("precision", "fp16"), choices=["fp32", "fp16", "int8"])
     parser.add_argument("--typing", default=s.get("typing", "strong"), choices=["strong", "legacy"],
                         help="strong: precision from the ONNX (TensorRT >= 10); legacy: builder flags (8.x)")
+    parser.add_argument("--int8-route", default=None, choices=[CALIBRATOR, QDQ],
+                        help="legacy INT8 only: calibrator (default; implicit, calibrated here) or qdq (explicit "
+                             "Q/DQ from export, as trtexec.sh); see below")
     parser.add_argument("--workspace-mb", type=int, default=None,
                         help="builder workspace (default: the target's; a family target's share of this device's "
                              "memory)")
@@ -295,10 +335,41 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def choose_source(args: argparse.Namespace, settings: dict[str, Any]) -> tuple[str, str | None]:
+    """(ONNX file name, INT8 route) for this build; BuildError where the two do not fit together."""
+    route = args.int8_route or default_int8_route(args.typing, args.precision)
+    if args.precision != "int8":
+        return args.onnx or settings.get("onnx", "model.onnx"), None
+    if args.typing == "strong":
+        if route != QDQ:
+            raise BuildError("strongly typed INT8 builds read the Q/DQ model; --int8-route calibrator is for "
+                             "--typing legacy (TensorRT 8.x)")
+        return args.onnx or settings.get("onnx", "model.onnx"), QDQ
+    qdq = settings.get("qdq_onnx")
+    if route == QDQ:
+        if not args.onnx and not qdq:
+            raise BuildError("this bundle has no Q/DQ model (model.int8.onnx) for --int8-route qdq; build with the "
+                             "calibrator, or pass --onnx FILE")
+        return args.onnx or qdq, QDQ
+    onnx = args.onnx or settings.get("onnx", "model.onnx")
+    if qdq and onnx == qdq:  # TensorRT 8 ignores a calibrator on a Q/DQ network: the record would be wrong
+        raise BuildError(f"{onnx} is explicitly quantised (Q/DQ): build it with --int8-route qdq")
+    return onnx, CALIBRATOR
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     here = Path(__file__).resolve().parent
     out = (args.out or here).resolve()
+    try:
+        onnx_name, route = choose_source(args, SETTINGS)
+    except BuildError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    onnx, calib = here / onnx_name, here / "calibration.npz"
+    if not onnx.is_file():
+        print(f"error: {onnx} is not in this bundle", file=sys.stderr)
+        return 2
     out.mkdir(parents=True, exist_ok=True)
     try:
         import tensorrt as trt
@@ -313,18 +384,19 @@ def main(argv: list[str] | None = None) -> int:
         print("error: " + "; ".join(problems) + ". Engines only run where they were built: run this on the target "
               "device, or pass --force to build for this host anyway.", file=sys.stderr)
         return 2
-    onnx, calib = here / args.onnx, here / "calibration.npz"
     calib_fp = SETTINGS.get("calibration_fingerprint") if args.precision == "int8" else None
+    calibrates = args.typing == "legacy" and route == CALIBRATOR
     cache_name = (calibration_cache_name(sha256(onnx), sha256(calib), trt.__version__)
-                  if args.typing == "legacy" and args.precision == "int8" and calib.is_file() else None)
+                  if calibrates and calib.is_file() else None)
     memory_mb, module = cuda.total_memory_mb(), module_name()
     workspace = args.workspace_mb or workspace_for(memory_mb, SETTINGS)
     options = {"onnx": onnx, "engine": out / ENGINE, "precision": args.precision, "typing": args.typing,
-               "workspace_mb": workspace, "opt_level": args.opt_level, "dla_core": args.dla_core,
+               "int8_route": route, "workspace_mb": workspace, "opt_level": args.opt_level, "dla_core": args.dla_core,
                "timing_cache": here / f"timing-trt{trt.__version__}-{cc}.cache",
                "calibration": calib if calib.is_file() else None, "calib_cache": here / (cache_name or "unused")}
+    how = f", INT8 route {route}" if route else ""
     print(f"building {onnx.name} -> {out / ENGINE} on {module or gpu} (compute capability {cc}), TensorRT "
-          f"{trt.__version__}, workspace {workspace} MB")
+          f"{trt.__version__}, workspace {workspace} MB{how}")
     try:
         io = build_engine(options)
     except BuildError as err:
@@ -335,7 +407,7 @@ def main(argv: list[str] | None = None) -> int:
                            target=SETTINGS.get("target", ""), precision=args.precision, typing=args.typing, onnx=onnx,
                            calibration_fingerprint=calib_fp, io=io, io_spec=io_spec, builder="build_engine.py",
                            dla_core=args.dla_core, calibration_cache=cache_name, forced=problems, module=module,
-                           memory_mb=memory_mb, workspace_mb=workspace)
+                           memory_mb=memory_mb, workspace_mb=workspace, int8_route=route)
     (out / ENGINE_JSON).write_text(json.dumps(record, indent=2) + "\n")
     if out != here:
         (out / IO_SPEC).write_text(json.dumps(io_spec, indent=2) + "\n")

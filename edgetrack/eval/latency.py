@@ -129,7 +129,8 @@ def measure_latency(load: Callable[[], Any], name: str, runs: int = 100, warmup:
     peak = peak_rss_mb()
     stages = {k: statistics.median(v) for k, v in cycle.stages.items()}
     backend = str(getattr(getattr(tracker, "backend", None), "name", "?"))
-    del cycle, tracker  # free the model before the next measurement
+    tracker.close()  # free the model (sessions, device memory) before the next measurement
+    del cycle, tracker
     gc.collect()
     stats = percentiles(times)
     growth = None if not separate or peak is None or before is None else max(0.0, peak - before)

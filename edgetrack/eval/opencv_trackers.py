@@ -23,7 +23,8 @@ import numpy as np
 
 from edgetrack.errors import ArtifactError, TrackingError
 from edgetrack.registry import suggest
-from edgetrack.runtime.tracker import TrackResult, _check_box, next_frame, to_rgb
+from edgetrack.runtime.contract import BaseTracker, TrackResult
+from edgetrack.runtime.frames import check_box, next_frame, to_rgb
 
 PREFIX = "opencv:"
 CLASSICAL = ("csrt", "kcf", "mil", "mosse", "medianflow")
@@ -113,7 +114,7 @@ def _factory(spec: OpenCVSpec) -> Callable[[], Any]:
     return lambda: cv2.TrackerNano.create(params)
 
 
-class OpenCVTracker:
+class OpenCVTracker(BaseTracker):
     """`initialize(frame, box)` / `track(frame) -> TrackResult`, as `edgetrack.Tracker`, around an OpenCV tracker."""
 
     def __init__(self, spec: OpenCVSpec) -> None:
@@ -131,6 +132,9 @@ class OpenCVTracker:
     def box(self) -> tuple[float, float, float, float] | None:
         return None if self._box is None else tuple(float(v) for v in self._box)  # type: ignore[return-value]
 
+    def _release(self) -> None:
+        self._tracker = None  # OpenCV frees its network with the tracker object
+
     @contextlib.contextmanager
     def _model_errors(self) -> Iterator[None]:
         """OpenCV loads any ONNX file; one that is not this tracker's network fails only when run: say which."""
@@ -143,15 +147,17 @@ class OpenCVTracker:
                                 "file(s) OpenCV publishes for this tracker") from None
 
     def initialize(self, frame: np.ndarray, box: Sequence[float] | np.ndarray) -> None:
+        self._require_open()
         image = to_rgb(frame)
         h, w = image.shape[:2]
-        b = _check_box(box, w, h)
+        b = check_box(box, w, h)
         self._tracker = self._make()
         with self._model_errors():
             self._tracker.init(_bgr(image), _int_rect(b))
         self._box, self._frame_shape = b, (h, w)
 
     def track(self, frame: np.ndarray) -> TrackResult:
+        self._require_open()
         if self._tracker is None or self._box is None:
             raise TrackingError("track() called before initialize(frame, box)")
         t0 = time.perf_counter()

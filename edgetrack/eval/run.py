@@ -21,6 +21,7 @@ from edgetrack.eval.identity import (claim_results, read_sequence_keys, record_s
 from edgetrack.eval.metrics import aggregate, ope_metrics
 from edgetrack.eval.results import read_result, read_times, result_exists, write_result
 from edgetrack.locks import folder_lock
+from edgetrack.runtime.contract import BaseTracker
 
 ProgressFn = Callable[[str], None]
 
@@ -40,8 +41,8 @@ def benchmark_sequences(bench: Benchmark, data_root: str | Path | None) -> Seque
     return load_dataset(bench.dataset, data_root, bench.split)
 
 
-def load_tracker(model: str, device: str = "cpu") -> Any:
-    """A Tracker for a model, export or build folder, a preset with bundled weights, or an `opencv:` baseline."""
+def load_tracker(model: str, device: str = "cpu") -> BaseTracker:
+    """A tracker for a model, export or build folder, a preset with bundled weights, or an `opencv:` baseline."""
     from edgetrack.eval.opencv_trackers import is_opencv_spec, open_opencv_tracker
     from edgetrack.runtime.tracker import Tracker
 
@@ -51,7 +52,7 @@ def load_tracker(model: str, device: str = "cpu") -> Any:
     return Tracker.from_artifact(model, device=device)
 
 
-def track_sequence(tracker: Any, seq: Sequence) -> tuple[np.ndarray, np.ndarray]:
+def track_sequence(tracker: BaseTracker, seq: Sequence) -> tuple[np.ndarray, np.ndarray]:
     """Boxes (N, 4) and per-frame seconds; frame 0 holds the initial box. A bad frame or box names its files."""
     n = len(seq)
     boxes, times = np.zeros((n, 4)), np.zeros(n)
@@ -135,13 +136,15 @@ def _track_missing(model: str, bench: Benchmark, results_dir: Path, data_root: s
             if s not in todo:
                 progress(s.name)
     if workers <= 1:
-        tracker = load_tracker(model, device) if todo else None
-        for seq in todo:
-            boxes, times = track_sequence(tracker, seq)
-            write_result(results_dir, seq.name, boxes, times)
-            record_sequence_key(results_dir, seq.name, keys[seq.name])
-            if progress:
-                progress(seq.name)
+        if not todo:
+            return sequences
+        with load_tracker(model, device) as tracker:
+            for seq in todo:
+                boxes, times = track_sequence(tracker, seq)
+                write_result(results_dir, seq.name, boxes, times)
+                record_sequence_key(results_dir, seq.name, keys[seq.name])
+                if progress:
+                    progress(seq.name)
         return sequences
     ctx = mp.get_context("spawn")  # torch and fork do not mix
     root = str(data_root) if data_root else None

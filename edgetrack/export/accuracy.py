@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from edgetrack.runtime.contract import BaseTracker
 
 from edgetrack.errors import ConfigError, EdgetrackError
 from edgetrack.export.spec import IOSpec
@@ -23,7 +23,7 @@ class AccuracyGateError(EdgetrackError):
     """A precision variant loses more tracking accuracy than the gate allows."""
 
 
-def tracker_auc(tracker: Any, sequences: int) -> float:
+def tracker_auc(tracker: BaseTracker, sequences: int) -> float:
     """One-pass AUC (%) of a tracker (`initialize` / `track`) on the first `sequences` of synthetic-test."""
     from edgetrack.data.synthetic import synthetic_split
     from edgetrack.eval.metrics import aggregate, ope_metrics
@@ -40,7 +40,8 @@ def onnx_auc(onnx_path: Path, spec: IOSpec, sequences: int) -> float:
     from edgetrack.runtime.spec import ProcessingSpec
     from edgetrack.runtime.tracker import Tracker
 
-    return tracker_auc(Tracker(OnnxRuntimeBackend(onnx_path), ProcessingSpec.from_io_spec(spec)), sequences)
+    with Tracker(OnnxRuntimeBackend(onnx_path), ProcessingSpec.from_io_spec(spec)) as tracker:
+        return tracker_auc(tracker, sequences)
 
 
 def variant_accuracy(folder: Path, precisions: list[str], spec: IOSpec, sequences: int) -> dict[str, float]:
@@ -53,7 +54,11 @@ def split_variant_accuracy(folder: Path, precisions: list[str], sequences: int) 
     """AUC of each precision of a MixFormerV2 split export (both graphs of that precision, online tracker)."""
     from edgetrack.runtime.online_tracker import OnlineTemplateTracker
 
-    return {p: tracker_auc(OnlineTemplateTracker.from_onnx(folder, precision=p), sequences) for p in precisions}
+    aucs = {}
+    for p in precisions:
+        with OnlineTemplateTracker.from_onnx(folder, precision=p) as tracker:
+            aucs[p] = tracker_auc(tracker, sequences)
+    return aucs
 
 
 def check_gate(aucs: dict[str, float], max_drop: float | None) -> None:

@@ -95,7 +95,7 @@ def _runnable(folder: Path) -> bool:
     from edgetrack.runtime.tracker import Tracker
 
     try:
-        Tracker.from_artifact(folder)
+        Tracker.from_artifact(folder).close()
     except EdgetrackError:
         return False
     return True

@@ -26,7 +26,8 @@ from edgetrack.errors import ArtifactError, ConfigError, TrackingError
 from edgetrack.runtime.backends.base import Backend
 from edgetrack.runtime.decode_distribution import decode_distribution
 from edgetrack.runtime.spec import ProcessingSpec
-from edgetrack.runtime.tracker import TrackResult, _check_box, next_frame, to_rgb
+from edgetrack.runtime.contract import BaseTracker, TrackResult
+from edgetrack.runtime.frames import check_box, next_frame, to_rgb
 
 #: the original's test settings (experiments/mixformer2_vit_online/*.yaml, TEST.UPDATE_INTERVALS); other
 #: datasets use 200, its sampling interval
@@ -56,7 +57,7 @@ class OnlineSettings:
         return cls(update_interval=table.get(benchmark.lower(), DEFAULT_UPDATE_INTERVAL))
 
 
-class OnlineTemplateTracker:
+class OnlineTemplateTracker(BaseTracker):
     """`initialize(frame, box)` once, then `track(frame) -> TrackResult`; score is the sigmoid of the score head."""
 
     def __init__(self, encoder: Backend, step: Backend, spec: ProcessingSpec,
@@ -104,21 +105,30 @@ class OnlineTemplateTracker:
         return cls(*(OnnxRuntimeBackend(f, threads=threads) for f in files), spec, settings)
 
     @property
+    def box(self) -> tuple[float, float, float, float] | None:
+        return None if self._box is None else tuple(float(v) for v in self._box)  # type: ignore[return-value]
+
+    @property
     def online_template(self) -> np.ndarray | None:
         """The online template input now in use (None before `initialize`)."""
         return self._online
 
     def initialize(self, frame: np.ndarray, box: Sequence[float] | np.ndarray) -> None:
         """Crop the template around `box` (x, y, w, h); it is also the first online template."""
+        self._require_open()
         image = to_rgb(frame)
         height, width = image.shape[:2]
-        b = _check_box(box, width, height)
+        b = check_box(box, width, height)
         s = self.spec
         self._template, _ = preprocess(image, b, s.template_factor, s.template_size, s.mean, s.std)
         self._online = self._candidate = self._template
         self._best, self._frame_id, self.updates = -1.0, 0, 0
         self._box, self._frame_shape = b, (height, width)
         self._encode()
+
+    def _release(self) -> None:
+        self.encoder.close()
+        self.step.close()
 
     def _encode(self) -> None:
         out = self.encoder.infer({"template": self._template, "online_template": self._online})
@@ -132,6 +142,7 @@ class OnlineTemplateTracker:
 
     def track(self, frame: np.ndarray) -> TrackResult:
         """Locate the target in `frame`, update the box and, when due, the online template."""
+        self._require_open()
         if self._template is None or self._box is None:
             raise TrackingError("track() called before initialize(frame, box)")
         t0 = time.perf_counter()

@@ -1,14 +1,7 @@
 """OSTrack's tracking loop: fixed template, search crop around the previous box, decode, map back, clip.
 
-Frames are RGB, (H, W, 3). Accepted and converted:
-
-- grayscale (H, W) or (H, W, 1): the channel is repeated to RGB, so a mono camera works with an RGB model;
-- RGBA (H, W, 4): alpha is dropped;
-- dtype uint8 is the contract; floating frames are accepted as intensities on the same 0-255 scale and must be
-  finite; a float frame whose values all lie in [0, 1] is refused (it is almost surely on the 0-1 scale, and
-  would track worse without a word); other dtypes (uint16, int, bool) are refused, as their scale is ambiguous.
-
-All frames of one sequence must have the size of the frame given to `initialize`.
+Frames and boxes are checked as `runtime.frames` describes; the contract every tracker keeps is
+`runtime.contract.BaseTracker`.
 
 Backend hooks (optional; any `Backend` works without them, and then the loop is the plain host one):
 
@@ -29,72 +22,17 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
 from edgetrack.data.crops import CLIP_MARGIN, clip_box, crop_geometry, map_box_back, preprocess
 from edgetrack.errors import ArtifactError, TrackingError
 from edgetrack.runtime.backends.base import Backend
+from edgetrack.runtime.contract import BaseTracker, TrackResult
 from edgetrack.runtime.decode import decode_frame, hann2d
+from edgetrack.runtime.frames import check_box, next_frame, to_rgb
 from edgetrack.runtime.spec import ProcessingSpec
-
-
-class TrackResult(NamedTuple):
-    """One frame's result: (x, y, w, h) in frame pixels, raw peak score, and per-stage times in ms."""
-
-    box: tuple[float, float, float, float]
-    score: float
-    timings: dict[str, float]
-
-
-def to_rgb(frame: np.ndarray) -> np.ndarray:
-    """An (H, W, 3) uint8 or float RGB view/copy of a frame; see the module docstring for what is accepted."""
-    image = np.asarray(frame)
-    if image.dtype != np.uint8 and not np.issubdtype(image.dtype, np.floating):
-        raise TrackingError(f"frames must be uint8 (or float on the 0-255 scale); got dtype {image.dtype}")
-    if image.ndim == 2:
-        image = image[:, :, None]
-    if image.ndim != 3 or image.shape[2] not in (1, 3, 4):
-        raise TrackingError(f"frames must be (H, W), (H, W, 1), (H, W, 3) RGB or (H, W, 4) RGBA; got {image.shape}")
-    if image.shape[0] == 0 or image.shape[1] == 0:
-        raise TrackingError(f"frame is empty: shape {image.shape}")
-    if image.shape[2] == 1:
-        image = np.repeat(image, 3, axis=2)
-    elif image.shape[2] == 4:
-        image = image[:, :, :3]
-    if image.dtype != np.uint8:
-        if not np.all(np.isfinite(image)):
-            raise TrackingError("frame has NaN or infinite values")
-        if float(image.max()) <= 1.0:
-            raise TrackingError("float frame with all values in [0, 1]: edgetrack takes intensities on the 0-255 "
-                                "scale; pass (frame * 255).astype(np.uint8), or frame * 255")
-    return image
-
-
-def next_frame(frame: np.ndarray, frame_shape: tuple[int, int] | None) -> np.ndarray:
-    """`to_rgb(frame)`, refused when its size differs from the first frame's (H, W)."""
-    image = to_rgb(frame)
-    if image.shape[:2] != frame_shape:
-        raise TrackingError(f"frame size changed from {frame_shape} to {image.shape[:2]} (H, W); "
-                            "call initialize() again for a new video")
-    return image
-
-
-def _check_box(box: Sequence[float] | np.ndarray, width: int, height: int) -> np.ndarray:
-    """The box as float64 (x, y, w, h) if it has a positive finite size and overlaps the frame."""
-    try:
-        b = np.asarray(box, dtype=np.float64).reshape(-1)
-    except (TypeError, ValueError):
-        raise TrackingError(f"the initial box must be 4 numbers (x, y, w, h); got {box!r}") from None
-    if b.shape != (4,):
-        raise TrackingError(f"the initial box must be 4 numbers (x, y, w, h); got shape {np.shape(box)}")
-    if not np.all(np.isfinite(b)) or b[2] <= 0 or b[3] <= 0:
-        raise TrackingError(f"the initial box {b.tolist()} needs finite values and width, height > 0 "
-                            "(boxes are (x, y, w, h) in pixels, not (x1, y1, x2, y2) with x2 < x1)")
-    if b[0] >= width or b[1] >= height or b[0] + b[2] <= 0 or b[1] + b[3] <= 0:
-        raise TrackingError(f"the initial box {b.tolist()} lies entirely outside the {width}x{height} frame")
-    return b
 
 
 def _looks_like_preset(text: str) -> bool:
@@ -112,7 +50,7 @@ def _is_preset_name(text: str) -> bool:
     return not path.exists() or text in list_models()  # any other existing file gets open_backend's message
 
 
-class Tracker:
+class Tracker(BaseTracker):
     """`initialize(frame, box)` once, then `track(frame) -> TrackResult` per frame; any `Backend`."""
 
     def __init__(self, backend: Backend, spec: ProcessingSpec) -> None:
@@ -131,13 +69,13 @@ class Tracker:
         return cls(make_torch_backend(model, device=device), ProcessingSpec.from_model_config(model.cfg))
 
     @classmethod
-    def from_artifact(cls, artifact: str | Path, backend: str = "auto", device: str = "cpu") -> Tracker:
+    def from_artifact(cls, artifact: str | Path, backend: str = "auto", device: str = "cpu") -> BaseTracker:
         """A tracker for an artifact: a TensorRT engine, exported ONNX or torch model folder, or the name of a
         preset with bundled weights (`tiny`, torch backend).
 
         `backend="auto"` picks TensorRT for an engine folder where it can run, ONNX Runtime for an exported
         model, else torch for a model folder. A MixFormerV2 model or split export gives its
-        `OnlineTemplateTracker` (the same `initialize` / `track`).
+        `OnlineTemplateTracker`. Every one keeps the `BaseTracker` contract: `close()` it, or use `with`.
         """
         from edgetrack.runtime.artifact import open_backend
         from edgetrack.runtime.online_tracker import open_online_tracker
@@ -145,7 +83,7 @@ class Tracker:
         path = Path(artifact)
         online = open_online_tracker(path, backend, device)
         if online is not None:
-            return online  # type: ignore[return-value]  # same initialize/track contract
+            return online
         if _is_preset_name(str(artifact)):
             if backend not in ("auto", "torch"):
                 raise ArtifactError(f"preset '{artifact}' runs on the torch backend; for {backend}, export it first "
@@ -163,9 +101,10 @@ class Tracker:
 
     def initialize(self, frame: np.ndarray, box: Sequence[float] | np.ndarray) -> None:
         """Crop and cache the template around `box` (x, y, w, h); it is never updated."""
+        self._require_open()
         image = to_rgb(frame)
         height, width = image.shape[:2]
-        b = _check_box(box, width, height)
+        b = check_box(box, width, height)
         s = self.spec
         self._template, _ = preprocess(image, b, s.template_factor, s.template_size, s.mean, s.std, s.integer_boxes)
         if s.integer_boxes:
@@ -177,6 +116,7 @@ class Tracker:
 
     def track(self, frame: np.ndarray) -> TrackResult:
         """Locate the target in `frame`, update the state, and return the box with per-stage timings."""
+        self._require_open()
         if self._template is None or self._box is None:
             raise TrackingError("track() called before initialize(frame, box)")
         t0 = time.perf_counter()
@@ -202,6 +142,9 @@ class Tracker:
         t3 = time.perf_counter()
         timings = {"pre": (t1 - t0) * 1e3, "infer": (t2 - t1) * 1e3, "post": (t3 - t2) * 1e3}
         return TrackResult(tuple(float(v) for v in self._box), score, timings)  # type: ignore[arg-type]
+
+    def _release(self) -> None:
+        self.backend.close()
 
     def _inputs(self, search: np.ndarray) -> dict[str, np.ndarray]:
         """Backend inputs for one frame; the template only when the backend does not hold it already."""

@@ -26,6 +26,9 @@ class Backend(ABC):
     def infer(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Run one forward pass on host arrays and return host arrays."""
 
+    def close(self) -> None:
+        """Release sessions, contexts and device memory now; backends holding none keep this default."""
+
 
 #: backend name -> "module:Class"; modules are imported only when a backend is asked for, so listing the
 #: backends never imports torch, ONNX Runtime or TensorRT

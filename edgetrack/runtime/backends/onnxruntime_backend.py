@@ -51,6 +51,9 @@ class OnnxRuntimeBackend(Backend):
     def is_available(cls) -> bool:
         return find_spec("onnxruntime") is not None
 
+    def close(self) -> None:
+        self.session = None  # ONNX Runtime frees the session (its weights and arena) with its last reference
+
     def infer(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         feeds = {name: np.ascontiguousarray(inputs[name], dtype=np.float32) for name in self.input_names}
         if self._binding is None:

@@ -264,7 +264,11 @@ class TensorRTBackend(Backend):
 
     @on_device
     def close(self) -> None:
-        """Free the device buffers and the stream (also happens when the backend is garbage collected)."""
+        """Free the CUDA graph, the device buffers and the stream, and drop the context and engine; safe to call
+        twice (it also happens when the backend is garbage collected)."""
+        if getattr(self, "_closed", False):
+            return
+        self._closed = True
         for helper in (self._pre, self._dec):
             if helper is not None:
                 helper.free()
@@ -274,3 +278,4 @@ class TensorRTBackend(Backend):
         for t in self.tensors.values():
             t.buffer.free()
         self.stream.destroy()
+        self.context = self.engine = None  # TensorRT frees them with their last reference

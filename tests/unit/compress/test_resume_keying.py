@@ -79,3 +79,24 @@ def test_partial_checkpoints_of_killed_runs_are_removed(tmp_path) -> None:
     assert list(tmp_path.glob(".checkpoint.pt.*")) == [live]
     save_training_state(tmp_path, {"step": 1})
     assert load_training_state(tmp_path) == {"step": 1}
+
+
+def test_a_retrained_teacher_in_the_same_folder_is_not_resumed(tmp_path, teacher, capsys) -> None:
+    """The run key holds the teacher's weights hash: same path and settings, other weights, is another run."""
+    import torch
+
+    from edgetrack.models import create_model
+
+    out = tmp_path / "run"
+    assert _compress(teacher, out, "--layers", "2") == 0
+    old_sha = read_manifest(out / "student")["parents"]["teacher"]
+    retrained = create_model(teacher)
+    with torch.no_grad():
+        for p in retrained.parameters():
+            p.add_(0.01)
+    save_model(retrained, teacher)
+    capsys.readouterr()
+    assert _compress(teacher, out, "--layers", "2") == 2
+    err = capsys.readouterr().err
+    assert f"teacher_sha256: {old_sha} -> " in err and "--fresh" in err
+    assert read_manifest(out / "student")["parents"]["teacher"] == old_sha  # nothing trained on the new teacher

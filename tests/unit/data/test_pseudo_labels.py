@@ -15,7 +15,7 @@ from edgetrack.data.pseudo_labels import (
 )
 from edgetrack.data.unlabeled import read_clips
 from edgetrack.errors import ArtifactError, DataError
-from edgetrack.runtime.tracker import TrackResult
+from edgetrack.runtime.contract import BaseTracker, TrackResult
 from tests.unit.data.clip_files import clip_frame, square_box, write_clip
 
 FRAMES = 21
@@ -25,8 +25,10 @@ def _digest(frame: np.ndarray) -> str:
     return hashlib.sha256(np.ascontiguousarray(frame).tobytes()).hexdigest()
 
 
-class ScriptedTracker:
+class ScriptedTracker(BaseTracker):
     """Follows the square, or a distractor far away once it has jumped (forward only, at `jump`)."""
+
+    box = None  # the contract's property; the labeller reads the boxes `track` returns
 
     def __init__(self, jump: int | None = None, low_scores: tuple[int, ...] = ()) -> None:
         # frames come back RGB from files written as BGR
@@ -79,7 +81,8 @@ class Counting:
 
     def open(self) -> ScriptedTracker:
         self.opened += 1
-        return ScriptedTracker(jump=12)
+        self.last = ScriptedTracker(jump=12)
+        return self.last
 
 
 def test_labels_are_cached_per_labeler_settings_and_clip_content(clip_dir, tmp_path) -> None:
@@ -88,6 +91,7 @@ def test_labels_are_cached_per_labeler_settings_and_clip_content(clip_dir, tmp_p
     [(_, folder)] = labeled_clips(clip_dir, first.labeler, cache=cache)
     labeled_clips(clip_dir, first.labeler, cache=cache)
     assert first.opened == 1 and (folder / "groundtruth.txt").is_file()
+    assert first.last._closed  # the labeller's tracker is released once its clips are labelled
 
     other = Counting({"weights": "b"})  # another teacher never reads these labels
     [(_, other_folder)] = labeled_clips(clip_dir, other.labeler, cache=cache)

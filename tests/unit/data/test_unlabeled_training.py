@@ -13,7 +13,7 @@ from edgetrack.data.pseudo_labels import Labeler
 from edgetrack.data.sources import LabeledClips, training_source, training_sources
 from edgetrack.errors import DataError
 from edgetrack.models import save_model
-from edgetrack.runtime.tracker import TrackResult
+from edgetrack.runtime.contract import BaseTracker, TrackResult
 from tests.unit.data.clip_files import square_box, write_clip
 
 SMALL = ["--epochs", "1", "--pairs-per-epoch", "4", "--batch-size", "2", "--workers", "0", "--device", "cpu",
@@ -27,14 +27,16 @@ def clips(tmp_path):
     return tmp_path / "clips"
 
 
-class Lost:
+class Lost(BaseTracker):
     """A labeler that is never sure."""
 
+    box = None
+
     def initialize(self, frame, box) -> None:
-        self.box = tuple(box)
+        self.start = tuple(box)
 
     def track(self, frame) -> TrackResult:
-        return TrackResult(self.box, 0.0, {})
+        return TrackResult(self.start, 0.0, {})
 
 
 def test_unlabeled_needs_a_folder_and_a_labeler(clips) -> None:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import hashlib
 import json
 
 import numpy as np
@@ -96,3 +97,53 @@ def test_eval_cli_reports_ms_per_frame(tmp_path, small_benchmark, micro_model) -
     report = json.loads((tmp_path / "out" / "synthetic-test" / "metrics.json").read_text())
     (label,) = report["results"]
     assert report["results"][label]["ms_per_frame"] > 0
+
+
+#: every file of an artifact folder that decides the boxes it tracks (written out here, not read from the code,
+#: so that a name dropped from `ARTIFACT_FILES` fails)
+DECIDING_FILES = ("model.safetensors", "config.json", "model.onnx", "model.fp32.onnx", "io_spec.json", "model.engine",
+                  "engine.json", "template_encoder.onnx", "search_step.onnx", "mixformerv2_spec.json",
+                  "template_encoder/model.engine", "template_encoder/engine.json", "search_step/model.engine",
+                  "search_step/engine.json")
+
+
+def _artifact_folder(root, names=DECIDING_FILES):
+    for name in names:
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_bytes(f"original {name}".encode())
+    return root
+
+
+@pytest.mark.parametrize("name", DECIDING_FILES)
+def test_each_deciding_file_is_part_of_the_identity(tmp_path, name: str) -> None:
+    folder = _artifact_folder(tmp_path / "artifact")
+    before = tracker_identity(str(folder))
+    assert before["files"][name] == hashlib.sha256(f"original {name}".encode()).hexdigest()
+    (folder / name).write_bytes(b"rebuilt")
+    assert tracker_identity(str(folder))["files"][name] == hashlib.sha256(b"rebuilt").hexdigest()
+
+
+def test_an_export_folder_is_keyed_by_its_onnx_graph(tmp_path) -> None:
+    """An export holds no weights file: replacing model.onnx alone must change the identity, and discard results."""
+    folder = _artifact_folder(tmp_path / "export", ("model.onnx", "io_spec.json", "manifest.json"))
+    results = tmp_path / "results"
+    claim_results(results, tracker_identity(str(folder)))
+    write_result(results, "seq", np.ones((3, 4)))
+    (folder / "model.onnx").write_bytes(b"another graph")
+    assert claim_results(results, tracker_identity(str(folder))) == 1
+    assert not (results / "seq.txt").exists()
+    assert set(tracker_identity(str(folder))["files"]) == {"model.onnx", "io_spec.json"}  # manifest: no say
+
+
+@pytest.mark.parametrize("kind", ["artifact", "preset"])
+def test_the_device_is_part_of_the_identity(tmp_path, kind: str) -> None:
+    """Boxes tracked on a GPU differ from the CPU's by rounding: results of one device are not reused on another."""
+    model = str(_artifact_folder(tmp_path / "m", ("model.onnx",))) if kind == "artifact" else "tiny"
+    cpu, gpu = tracker_identity(model, "cpu"), tracker_identity(model, "cuda:0")
+    assert (cpu["kind"], cpu["device"], gpu["device"]) == (kind, "cpu", "cuda:0")
+    results = tmp_path / "results"
+    claim_results(results, cpu)
+    write_result(results, "seq", np.ones((3, 4)))
+    notices: list[str] = []
+    assert claim_results(results, gpu, notices.append) == 1
+    assert "changed: device" in notices[0]

@@ -5,11 +5,11 @@ import pytest
 
 from edgetrack.errors import ConfigError
 from edgetrack.eval.latency import measure_latency, percentiles, time_calls
-from edgetrack.runtime.tracker import TrackResult
+from edgetrack.runtime.contract import BaseTracker, TrackResult
 
 
-class CountingTracker:
-    """Records initialise/track calls; reports fixed stage timings."""
+class CountingTracker(BaseTracker):
+    """Records initialise/track calls and its release; reports fixed stage timings."""
 
     class backend:  # noqa: N801 - mimics Tracker.backend.name
         name = "fake"
@@ -17,6 +17,14 @@ class CountingTracker:
     def __init__(self) -> None:
         self.inits: list[int] = []
         self.tracked = 0
+        self.released = 0
+
+    @property
+    def box(self) -> None:
+        return None
+
+    def _release(self) -> None:
+        self.released += 1
 
     def initialize(self, frame: np.ndarray, box: np.ndarray) -> None:
         self.inits.append(int(frame[0, 0, 0]))
@@ -33,7 +41,7 @@ def _frames(n: int) -> tuple[list[np.ndarray], np.ndarray]:
 def test_measure_tracks_warmup_plus_runs_and_restarts_at_the_end() -> None:
     tracker = CountingTracker()
     report = measure_latency(lambda: tracker, "fake", runs=7, warmup=2, frames=_frames(4))
-    assert tracker.tracked == 9
+    assert tracker.tracked == 9 and tracker.released == 1  # closed before the next measurement
     assert tracker.inits == [0, 0, 0]  # 3 frames tracked per cycle: 9 frames = 3 initialisations on frame 0
     assert (report.runs, report.warmup, report.backend) == (7, 2, "fake")
     assert (report.pre, report.infer, report.post) == (1.0, 2.0, 3.0)
