@@ -26,7 +26,9 @@ def model_spec(model: str) -> ProcessingSpec:
 
 def takes_online_template(model: str) -> bool:
     """Whether the model's template encoder also takes an online template (MixFormerV2)."""
-    return not (Path(model) / "io_spec.json").is_file() and _config(model).family == "mixformerv2"
+    from edgetrack.families import family
+
+    return not (Path(model) / "io_spec.json").is_file() and family(_config(model).family).online_template
 
 
 def _config(model: str) -> ModelConfig:

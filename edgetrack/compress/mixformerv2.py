@@ -17,7 +17,7 @@ is copied and left out of these losses: MixFormerV2 trains it in a later stage o
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import Tensor
@@ -31,6 +31,10 @@ from edgetrack.errors import ConfigError
 from edgetrack.models.mixformerv2 import MixFormerV2Model, MixOutput
 from edgetrack.runtime.decode_distribution_torch import distribution_boxes
 from edgetrack.runtime.decode_torch import cxcywh_to_xyxy, xywh_to_xyxy
+
+if TYPE_CHECKING:  # the stage's config imports this module
+    from edgetrack.compress.config import CompressConfig
+
 
 _COPIED = ("patch_embed",)
 _COPIED_PARAMS = ("pos_embed_s", "pos_embed_t", "reg_tokens", "pos_embed_reg")
@@ -98,3 +102,12 @@ class MixFormerCompressTask:
             total = total + self.w.pred * losses["pred"] + self.w.feat * losses["feat"]
         losses["total"] = total
         return losses
+
+
+def make_compression(teacher: MixFormerV2Model, cfg: CompressConfig, plan: StagePlan
+                     ) -> tuple[MixFormerV2Model, ReplacementModel, MixFormerCompressTask]:
+    """MixFormerV2's compression: its own student copy (prediction tokens, distribution head) and losses."""
+    student = make_mixformer_student(teacher, cfg.layers, cfg.init, plan, cfg.block, cfg.mlp_ratio,
+                                     drop_path=cfg.drop_path)
+    model = ReplacementModel(teacher, student, plan)
+    return student, model, MixFormerCompressTask(model, cfg.method, cfg.losses)

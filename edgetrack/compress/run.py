@@ -11,12 +11,11 @@ from torch import Tensor, nn
 
 from edgetrack.artifacts import check_out_folder, read_manifest, sha256_file
 from edgetrack.compress.config import CompressConfig
-from edgetrack.compress.replacement import ReplacementModel
 from edgetrack.compress.schedule import ReplacementSchedule
 from edgetrack.compress.stages import StagePlan
-from edgetrack.compress.student import make_student
 from edgetrack.compress.task import CompressTask
 from edgetrack.data.pairs import PairDataset
+from edgetrack.families import family_of
 from edgetrack.data.pseudo_labels import labeler_for_model
 from edgetrack.errors import ArtifactError, CheckpointError, ConfigError
 from edgetrack.locks import folder_lock
@@ -100,17 +99,7 @@ def _compress(cfg: CompressConfig, out: Path, resume: bool, fresh: bool, on_mism
     teacher, teacher_sha = load_teacher(cfg.teacher, cfg.teacher_weights, cfg.random_teacher, cfg.train.seed)
     plan = StagePlan(teacher.cfg.depth, cfg.layers, tuple(cfg.stage_sizes))
     torch.manual_seed(cfg.train.seed)
-    if teacher.cfg.family == "mixformerv2":  # its own student copy and distribution-head losses
-        from edgetrack.compress.mixformerv2 import MixFormerCompressTask, make_mixformer_student
-
-        student = make_mixformer_student(teacher, cfg.layers, cfg.init, plan, cfg.block, cfg.mlp_ratio,
-                                         drop_path=cfg.drop_path)
-        model = ReplacementModel(teacher, student, plan)
-        task: CompressTask = MixFormerCompressTask(model, cfg.method, cfg.losses)  # type: ignore[assignment]
-    else:
-        student = make_student(teacher, cfg.layers, cfg.init, plan, cfg.block, cfg.mlp_ratio, drop_path=cfg.drop_path)
-        model = ReplacementModel(teacher, student, plan)
-        task = CompressTask(model, cfg.method, cfg.losses)
+    student, model, task = family_of(teacher).hook("compression")(teacher, cfg, plan)
     labeler = (labeler_for_model(f"teacher {cfg.teacher}", teacher, teacher_sha, str(device))
                if needs_labeler(cfg.data) else None)
     sources, labels_key = stage_sources(cfg.data, labeler, dist)

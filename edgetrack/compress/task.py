@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from torch import Tensor
 
@@ -12,6 +12,12 @@ from edgetrack.compress.replacement import ReplacementModel
 from edgetrack.config.base import FrozenConfig
 from edgetrack.models.head import HeadOutput
 from edgetrack.runtime.decode_torch import cxcywh_to_xyxy, decode_torch, xywh_to_xyxy
+
+if TYPE_CHECKING:  # the stage's config imports this module
+    from edgetrack.compress.config import CompressConfig
+    from edgetrack.compress.stages import StagePlan
+    from edgetrack.models.tracker import TrackerModel
+
 
 Method = Literal["replacement", "distill", "naive"]
 
@@ -74,3 +80,13 @@ class CompressTask:
             total = total + self.w.pred * losses["pred"] + self.w.feat * losses["feat"]
         losses["total"] = total
         return losses
+
+
+def make_compression(teacher: TrackerModel, cfg: CompressConfig, plan: StagePlan
+                     ) -> tuple[TrackerModel, ReplacementModel, CompressTask]:
+    """The one-stream family's compression: a student copied from the teacher's stages, and its losses."""
+    from edgetrack.compress.student import make_student
+
+    student = make_student(teacher, cfg.layers, cfg.init, plan, cfg.block, cfg.mlp_ratio, drop_path=cfg.drop_path)
+    model = ReplacementModel(teacher, student, plan)
+    return student, model, CompressTask(model, cfg.method, cfg.losses)

@@ -16,6 +16,7 @@ from edgetrack.export.onnx_export import export_onnx
 from edgetrack.export.parity import onnx_parity, real_crops
 from edgetrack.export.precision import to_fp16, to_int8
 from edgetrack.export.spec import IOSpec
+from edgetrack.families import family_of
 from edgetrack.models.factory import create_model, is_model_folder
 
 FP32_TOLERANCE = 1e-4
@@ -97,7 +98,7 @@ def run_export(model_path: str, out: str | Path, fused: bool = False, tolerance:
         check_replaceable(Path(out), "export")  # before minutes of export work, not after
     calib = CalibrationSet.load(calib_path) if calib_path else None
     model = create_model(model_path) if is_model_folder(model_path) else create_model(model_path, pretrained=True)
-    if model.cfg.family == "mixformerv2":  # two graphs (template encoder, search step), not one
+    if family_of(model).export == "split":  # two graphs (template encoder, search step), not one
         return _export_split(model, model_path, Path(out), precisions, tolerance, calib, calib_path,
                              accuracy_sequences, accuracy_gate, replace)
     parent = sha256_file(Path(model_path) / "model.safetensors") if is_model_folder(model_path) else model_path

@@ -18,7 +18,7 @@ from edgetrack.models.checkpoint import (
     read_state_dict,
     save_folder_files,
 )
-from edgetrack.models.mixformerv2 import MixFormerV2Model
+from edgetrack.families import family_of, format_owner
 from edgetrack.models.presets import OSTRACK_CE_KEEP, OSTRACK_CE_LOC, PRESETS
 from edgetrack.models.tracker import TrackerModel
 
@@ -62,9 +62,11 @@ def create_model(name_or_path: str | Path, checkpoint: str | Path | None = None,
         if fmt == "compresstracker" and "depth" not in overrides:
             overrides["depth"] = block_count(state)
     cfg = model_config(name_or_path, **overrides)
-    if fmt == "mixformerv2" and cfg.family != "mixformerv2":
-        raise CheckpointError(f"{checkpoint} is a MixFormerV2 checkpoint; load it with preset mixformerv2_b or "
-                              f"mixformerv2_s, not '{cfg.name}' (family {cfg.family})")
+    owner = format_owner(fmt) if fmt else None
+    if owner is not None and owner.name != cfg.family:
+        presets = ", ".join(n for n in PRESETS.names() if PRESETS.get(n).family == owner.name)
+        raise CheckpointError(f"{checkpoint} is a {owner.name} checkpoint; load it with a {owner.name} preset "
+                              f"({presets}), not '{cfg.name}' (family {cfg.family})")
     model = build_model(cfg)
     if is_model_folder(name_or_path) and checkpoint is None:
         state, fmt = read_state_dict(name_or_path)
@@ -78,10 +80,8 @@ def create_model(name_or_path: str | Path, checkpoint: str | Path | None = None,
 
 
 def build_model(cfg: ModelConfig) -> TrackerModel:
-    """A freshly initialised model of the config's family (MixFormerV2 or the one-stream OSTrack layout)."""
-    if cfg.family == "mixformerv2":
-        return MixFormerV2Model(cfg)  # type: ignore[return-value]  # same create/save/load contract
-    return TrackerModel(cfg)
+    """A freshly initialised model of the config's family (`edgetrack.families`)."""
+    return family_of(cfg).hook("model_class")(cfg)
 
 
 def bundled_weights(name: str) -> Path:
@@ -100,8 +100,10 @@ def save_model(model: TrackerModel, folder: str | Path, stage: str = "model", co
     weights (loading casts them back to the model's dtype). An existing `folder` that is not a model folder
     is refused unless `replace` (`artifacts.atomic_folder`).
     """
-    if not isinstance(model, (TrackerModel, MixFormerV2Model)):
-        raise ModelError(f"save_model expects a TrackerModel, got {type(model).__name__}")
+    cfg = getattr(model, "cfg", None)
+    if not isinstance(cfg, ModelConfig) or not isinstance(model, family_of(cfg).hook("model_class")):
+        raise ModelError(f"save_model expects a tracker model (TrackerModel or its family's), got "
+                         f"{type(model).__name__}")
     with atomic_folder(folder, kind="model", replace=replace) as tmp:
         save_folder_files(model, tmp, half=half)
         files = file_hashes(tmp, ["model.safetensors", "config.json"])

@@ -7,6 +7,7 @@ import math
 from torch import nn
 
 from edgetrack.config.model import ModelConfig
+from edgetrack.families import family_of
 from edgetrack.models.layers import stem_channels, stem_projects
 from edgetrack.models.mixformerv2 import NUM_PRED_TOKENS as _PRED_TOKENS
 
@@ -50,8 +51,9 @@ def count_macs(cfg: ModelConfig, ce: bool = False) -> int:
 
     `ce` counts OSTrack's candidate elimination; blocks without attention maps (separable) never run it.
     """
-    if cfg.family == "mixformerv2":
-        return mixformer_macs(cfg)
+    own_count = family_of(cfg).macs
+    if own_count is not None:
+        return family_of(cfg).hook("macs")(cfg)
     len_t, len_s = cfg.template_feat**2, cfg.search_feat**2
     patch = _stem_macs(cfg, len_t + len_s)
     total = patch + _head_macs(cfg)

@@ -213,21 +213,24 @@ def open_online_tracker(folder: Path, backend: str = "auto", device: str = "cpu"
         from edgetrack.runtime.artifact import build_threads
 
         return OnlineTemplateTracker.from_onnx(folder, threads=build_threads(folder))
-    config = folder / "config.json"
-    if (folder / "model.safetensors").is_file() and config.is_file() and '"mixformerv2"' in config.read_text():
+    if (folder / "model.safetensors").is_file() and (folder / "config.json").is_file() and _online_family(folder):
         from edgetrack.models.factory import create_model
 
-        model = create_model(folder)
-        if model.cfg.family == "mixformerv2":
-            return OnlineTemplateTracker.from_model(model, device=device)
+        return OnlineTemplateTracker.from_model(create_model(folder), device=device)
     return None
 
 
-def tracker_for_model(model: Any, device: str = "cpu") -> Any:
-    """The tracking loop of a torch model in memory: the online tracker for MixFormerV2, else `Tracker`."""
-    if model.cfg.family == "mixformerv2":
-        return OnlineTemplateTracker.from_model(model, device=device)
-    from edgetrack.runtime.tracker import Tracker
+def _online_family(folder: Path) -> bool:
+    """Whether a model folder's family (read from its config.json) tracks with an online template."""
+    from edgetrack.families import family
+    from edgetrack.models.factory import model_config
 
-    return Tracker.from_model(model, device=device)
+    return family(model_config(folder).family).online_template
+
+
+def tracker_for_model(model: Any, device: str = "cpu") -> BaseTracker:
+    """The tracking loop of a torch model in memory, as its family registers it (`edgetrack.families`)."""
+    from edgetrack.families import family_of
+
+    return family_of(model).hook("tracker")(model, device=device)
 

@@ -180,7 +180,8 @@ def test_save_and_reload_round_trip(tmp_path: Path) -> None:
 def test_wrong_family_and_memory_are_refused(tmp_path: Path) -> None:
     path = tmp_path / "mix.pth.tar"
     torch.save({"net": micro_model().state_dict()}, path)
-    with pytest.raises(CheckpointError, match="MixFormerV2 checkpoint.*mixformerv2_b"):
+    with pytest.raises(CheckpointError, match=r"a mixformerv2 checkpoint; load it with a mixformerv2 preset "
+                                              r"\(mixformerv2_b, mixformerv2_s\)"):
         create_model("tiny", checkpoint=path)
     model = micro_model()
     t, s, ot = inputs(MICRO_MIX)
