@@ -12,7 +12,8 @@ different engines (other scales, other layers in INT8; never expected to be bit-
 - `--int8-route calibrator` (the default): implicit quantisation of the fp32 model.onnx, calibrated here by
   TensorRT's entropy calibrator from calibration.npz, so TensorRT chooses every range. Its cache is keyed by
   the ONNX hash, the calibration hash and the TensorRT version, so a stale cache is never reused. It is the
-  route `edgetrack build` runs on a TensorRT 8 host, and the one TensorRT 8's DLA takes.
+  route `edgetrack build` runs on a TensorRT 8 host, and the one for INT8 on the DLA (TensorRT 8.5's DLA
+  quantises from calibration, not from Q/DQ nodes).
 - `--int8-route qdq`: explicit quantisation of model.int8.onnx, whose Q/DQ nodes hold the ranges chosen at
   export; no calibration here. The bundle's trtexec.sh builds this route.
 
@@ -350,6 +351,8 @@ def choose_source(args: argparse.Namespace, settings: dict[str, Any]) -> tuple[s
         if not args.onnx and not qdq:
             raise BuildError("this bundle has no Q/DQ model (model.int8.onnx) for --int8-route qdq; build with the "
                              "calibrator, or pass --onnx FILE")
+        if args.onnx and args.onnx == settings.get("onnx") and args.onnx != qdq:  # no ranges in the fp32 file
+            raise BuildError(f"{args.onnx} has no Q/DQ nodes: --int8-route qdq builds {qdq or 'a Q/DQ model'}")
         return args.onnx or qdq, QDQ
     onnx = args.onnx or settings.get("onnx", "model.onnx")
     if qdq and onnx == qdq:  # TensorRT 8 ignores a calibrator on a Q/DQ network: the record would be wrong
