@@ -10,6 +10,7 @@ from pydantic import Field
 
 from edgetrack.config.base import FrozenConfig, build_config
 from edgetrack.errors import ArtifactError, ConfigError
+from edgetrack.runtime.spec import ProcessingSpec
 
 IO_SPEC = "io_spec.json"
 
@@ -21,7 +22,8 @@ class TensorSpec(FrozenConfig):
 
 
 class IOSpec(FrozenConfig):
-    """What a backend and the preprocessor need to know about an exported model."""
+    """What a backend and the preprocessor need to know about an exported model: tensors, and the fields of
+    `runtime.spec.ProcessingSpec` stored flat beside them (a test keeps the two field lists equal)."""
 
     inputs: tuple[TensorSpec, ...]
     outputs: tuple[TensorSpec, ...]
@@ -49,10 +51,8 @@ class IOSpec(FrozenConfig):
                             for n, c in (("score_map", 1), ("size_map", 2), ("offset_map", 2)))
         return cls(inputs=(TensorSpec(name="template", shape=(1, 3, t, t)),
                            TensorSpec(name="search", shape=(1, 3, s, s))),
-                   outputs=outputs, template_size=t, search_size=s, template_factor=cfg.template_factor,
-                   search_factor=cfg.search_factor, feat_size=f, mean=tuple(cfg.mean), std=tuple(cfg.std),
-                   fused_postprocess=fused, model_name=cfg.name, min_score=float(getattr(cfg, "min_score", 0.0)),
-                   integer_boxes=bool(getattr(cfg, "integer_boxes", False)))
+                   outputs=outputs, fused_postprocess=fused, model_name=cfg.name,
+                   **ProcessingSpec.from_model_config(cfg).to_dict())  # the processing fields, read once
 
     def input(self, name: str) -> TensorSpec:
         return next(t for t in self.inputs if t.name == name)

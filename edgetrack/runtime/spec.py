@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 from edgetrack.errors import ConfigError
@@ -32,20 +32,30 @@ class ProcessingSpec:
             raise ConfigError(f"processing spec needs 3 means and 3 positive stds; got {self.mean}, {self.std}")
 
     @classmethod
-    def from_model_config(cls, cfg: Any) -> ProcessingSpec:
-        """From a `ModelConfig` (or anything with its field names and `search_feat`)."""
-        return cls(int(cfg.template_size), int(cfg.search_size), float(cfg.template_factor),
-                   float(cfg.search_factor), int(cfg.search_feat), _triple(cfg.mean), _triple(cfg.std),
-                   float(getattr(cfg, "min_score", 0.0)), bool(getattr(cfg, "integer_boxes", False)))
+    def read(cls, source: Any) -> ProcessingSpec:
+        """From anything holding these fields by name: a `ModelConfig` (whose `search_feat` is the feature size),
+        an export's `IOSpec`, a MixFormerV2 spec. Fields it lacks keep their defaults; this is the one reader, so
+        a new field is one line here and its use."""
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            name = "search_feat" if f.name == "feat_size" and not hasattr(source, "feat_size") else f.name
+            if hasattr(source, name):
+                values[f.name] = _CAST[str(f.type)](getattr(source, name))
+        return cls(**values)
 
-    @classmethod
-    def from_io_spec(cls, spec: Any) -> ProcessingSpec:
-        """From an exported model's `IOSpec` (or anything with its field names)."""
-        return cls(int(spec.template_size), int(spec.search_size), float(spec.template_factor),
-                   float(spec.search_factor), int(spec.feat_size), _triple(spec.mean), _triple(spec.std),
-                   float(getattr(spec, "min_score", 0.0)), bool(getattr(spec, "integer_boxes", False)))
+    #: a ModelConfig and an IOSpec both hold the fields by name; the two readers are one
+    from_model_config = read
+    from_io_spec = read
+
+    def to_dict(self) -> dict[str, Any]:
+        """The fields as JSON values (how an export's io_spec.json and the bundle runtime store them)."""
+        return {f.name: list(v) if isinstance(v := getattr(self, f.name), tuple) else v for f in fields(self)}
 
 
 def _triple(values: Any) -> tuple[float, float, float]:
     a, b, c = (float(v) for v in values)
     return a, b, c
+
+
+#: how a field's declared type reads a JSON or config value
+_CAST: dict[str, Any] = {"int": int, "float": float, "bool": bool, "tuple[float, float, float]": _triple}
