@@ -15,10 +15,10 @@ import numpy as np
 
 from benchmarks.results_md import append_result, markdown_table
 from benchmarks.vittrack_students import evaluate
-from edgetrack.deploy.run import run_build
 from edgetrack.calibration.run import run_calibrate
 from edgetrack.data.sequence import Sequence
 from edgetrack.data.unlabeled import read_clips
+from edgetrack.deploy.run import run_build
 from edgetrack.eval.metrics import iou_xywh
 from edgetrack.eval.run import load_tracker, track_sequence
 from edgetrack.export.run import run_export

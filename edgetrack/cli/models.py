@@ -77,13 +77,12 @@ def import_cmd(
     replace: bool = REPLACE_OPTION,
 ) -> None:
     """Turn third-party weights into an edgetrack model folder (checked, loaded strictly)."""
-    from edgetrack.artifacts import sha256_file
+    from edgetrack.artifacts import check_replaceable, sha256_file
     from edgetrack.models.factory import create_model, save_model
-
-    from edgetrack.artifacts import check_replaceable
 
     if not replace:
         check_replaceable(out_dir, "model")
     model = create_model(name, checkpoint=checkpoint)
-    save_model(model, out_dir, stage="import", replace=replace, source={"file": checkpoint.name, "sha256": sha256_file(checkpoint)})
+    save_model(model, out_dir, stage="import", replace=replace,
+               source={"file": checkpoint.name, "sha256": sha256_file(checkpoint)})
     out.print(f"{name} weights from {checkpoint} written to {out_dir} ({count_parameters(model):,} parameters)")

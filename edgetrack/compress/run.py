@@ -15,9 +15,9 @@ from edgetrack.compress.schedule import ReplacementSchedule
 from edgetrack.compress.stages import StagePlan
 from edgetrack.compress.task import CompressTask
 from edgetrack.data.pairs import PairDataset
-from edgetrack.families import family_of
 from edgetrack.data.pseudo_labels import labeler_for_model
 from edgetrack.errors import ArtifactError, CheckpointError, ConfigError
+from edgetrack.families import family_of
 from edgetrack.locks import folder_lock
 from edgetrack.models.factory import bundled_weights, create_model, is_model_folder, save_model
 from edgetrack.models.tracker import TrackerModel

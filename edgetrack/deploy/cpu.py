@@ -18,8 +18,16 @@ from typing import Any
 
 import numpy as np
 
-from edgetrack.artifacts import (atomic_folder, check_replaceable, make_manifest, read_manifest, scratch_folder,
-                                 sha256_file, verify_file, write_json)
+from edgetrack.artifacts import (
+    atomic_folder,
+    check_replaceable,
+    make_manifest,
+    read_manifest,
+    scratch_folder,
+    sha256_file,
+    verify_file,
+    write_json,
+)
 from edgetrack.deploy.sources import CALIBRATION, export_samples
 from edgetrack.errors import ArtifactError, ConfigError, MissingDependencyError
 from edgetrack.eval.latency import time_calls

@@ -17,9 +17,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from edgetrack.artifacts import atomic_folder, file_hashes, make_manifest, scratch_folder, verify_file, write_json
+from edgetrack.calibration.store import CalibrationSet
 from edgetrack.deploy.sources import CALIBRATION, variant_name
 from edgetrack.deploy.targets import TargetProfile
-from edgetrack.calibration.store import CalibrationSet
 from edgetrack.errors import ArtifactError
 from edgetrack.export.mixformerv2 import ENCODER, ENCODER_INPUTS, SPEC, load_spec
 from edgetrack.export.spec import IOSpec, TensorSpec

@@ -14,8 +14,8 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from edgetrack.deploy.engine_script import version_tuple
 from edgetrack.config.base import FrozenConfig, build_config, read_yaml
+from edgetrack.deploy.engine_script import version_tuple
 from edgetrack.errors import ConfigError
 from edgetrack.registry import Registry
 

@@ -23,10 +23,11 @@ from __future__ import annotations
 import ctypes
 import json
 import math  # noqa: F401 - used by the inserted crop geometry
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass  # noqa: F401 - used by the inserted Crop
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple  # noqa: F401 - Optional: the inserted code's 3.8 spelling
+from typing import Any, Dict, List, NamedTuple, Optional, Tuple  # noqa: F401 - Optional: inserted code's 3.8 spelling
 
 import numpy as np
 
@@ -36,6 +37,14 @@ CUDART_NAMES = ("libcudart.so", "libcudart.so.11.0", "/usr/local/cuda/lib64/libc
 
 class TrackingError(ValueError):
     """Input the tracker cannot use, or an engine that does not fit this runtime."""
+
+
+class TrackResult(NamedTuple):
+    """One frame's result, as edgetrack's own trackers give it: (x, y, w, h) pixels, raw peak score, stage ms."""
+
+    box: Tuple[float, float, float, float]
+    score: float
+    timings: Dict[str, float]
 
 
 # --- SHARED: crop and decode (inserted by `edgetrack build`) ---
@@ -135,7 +144,7 @@ class Tracker:
         self.spec = json.loads((here / IO_SPEC).read_text())
         if not (here / ENGINE).is_file():
             raise TrackingError(f"{here / ENGINE} not found; run python3 build_engine.py in {here} first")
-        self.engine = Engine((here / ENGINE).read_bytes(), CudaRuntime())
+        self.engine: Engine | None = Engine((here / ENGINE).read_bytes(), CudaRuntime())
         self.window = hann2d(int(self.spec["feat_size"]))
         self.integer = bool(self.spec.get("integer_boxes", False))  # VitTrack: cv2.TrackerVit's whole pixels
         self.min_score = float(self.spec.get("min_score", 0.0))  # windowed peak below which the box is held
@@ -149,6 +158,8 @@ class Tracker:
 
     def initialize(self, frame: np.ndarray, box: Sequence[float]) -> None:
         """Crop the template around `box` (x, y, w, h) in the first RGB uint8 frame."""
+        if self.engine is None:
+            raise TrackingError("this tracker was closed; open a new Tracker to track again")
         image = np.asarray(frame)
         if image.ndim != 3 or image.shape[2] != 3:
             raise TrackingError(f"frames are RGB (H, W, 3); got shape {image.shape}")
@@ -159,23 +170,39 @@ class Tracker:
             self.box = np.floor(self.box)
         self.frame_size = (image.shape[0], image.shape[1])
 
-    def track(self, frame: np.ndarray) -> Tuple[Tuple[float, float, float, float], float]:
-        """((x, y, w, h) in frame pixels, raw peak score) for the next frame."""
+    def track(self, frame: np.ndarray) -> TrackResult:
+        """The box (x, y, w, h in frame pixels), raw peak score and per-stage ms for the next frame."""
+        if self.engine is None:
+            raise TrackingError("this tracker was closed; open a new Tracker to track again")
         if self.box is None or self.frame_size is None:
             raise TrackingError("track() called before initialize(frame, box)")
+        t0 = time.perf_counter()
         search, crop = self._crop(np.asarray(frame), self.box, "search")
+        t1 = time.perf_counter()
         self.engine.set_input("search", search)
         out = self.engine.run()
+        t2 = time.perf_counter()
         box_norm, score, peak = decode_frame(out, self.window, "the TensorRT engine")  # edgetrack's min_score rule
         height, width = self.frame_size
         if peak >= self.min_score:
             mapped = map_box_back(box_norm, crop)
             self.box = clip_box(np.floor(mapped) if self.integer else mapped, width, height, CLIP_MARGIN)
         x, y, w, h = (float(v) for v in self.box)
-        return (x, y, w, h), score
+        t3 = time.perf_counter()
+        return TrackResult((x, y, w, h), score, {"pre": (t1 - t0) * 1e3, "infer": (t2 - t1) * 1e3,
+                                                 "post": (t3 - t2) * 1e3})
 
     def close(self) -> None:
-        self.engine.close()
+        """Free the engine's device buffers now; later calls do nothing."""
+        if self.engine is not None:
+            self.engine.close()
+            self.engine = None
+
+    def __enter__(self) -> Tracker:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
 
 
-__all__ = ["Tracker", "TrackingError"]
+__all__ = ["TrackResult", "Tracker", "TrackingError"]

@@ -16,8 +16,13 @@ import numpy as np
 from edgetrack.data.sequence import Sequence
 from edgetrack.errors import DataError, TrackingError
 from edgetrack.eval.benchmarks import BENCHMARKS, Benchmark
-from edgetrack.eval.identity import (claim_results, read_sequence_keys, record_sequence_key, sequence_key,
-                                     tracker_identity)
+from edgetrack.eval.identity import (
+    claim_results,
+    read_sequence_keys,
+    record_sequence_key,
+    sequence_key,
+    tracker_identity,
+)
 from edgetrack.eval.metrics import aggregate, ope_metrics
 from edgetrack.eval.results import read_result, read_times, result_exists, write_result
 from edgetrack.locks import folder_lock

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from edgetrack.runtime.contract import BaseTracker
 
 from edgetrack.errors import ConfigError, EdgetrackError
 from edgetrack.export.spec import IOSpec
+from edgetrack.runtime.contract import BaseTracker
 
 ACCURACY_BENCHMARK = "synthetic-test"
 ACCURACY_SEQUENCES = 50  # synthetic-test's size

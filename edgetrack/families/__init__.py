@@ -51,7 +51,7 @@ def family(name: str) -> Family:
 
 def family_of(cfg: Any) -> Family:
     """The family of a model config (or of anything with a `.cfg` holding one)."""
-    return family(getattr(getattr(cfg, "cfg", cfg), "family"))
+    return family(getattr(cfg, "cfg", cfg).family)
 
 
 def format_owner(fmt: str) -> Family | None:

@@ -10,6 +10,7 @@ from edgetrack.artifacts import atomic_folder, file_hashes, make_manifest, write
 from edgetrack.config.base import build_config
 from edgetrack.config.model import ModelConfig
 from edgetrack.errors import CheckpointError, ModelError
+from edgetrack.families import family_of, format_owner
 from edgetrack.models.checkpoint import (
     block_count,
     cast_like,
@@ -18,7 +19,6 @@ from edgetrack.models.checkpoint import (
     read_state_dict,
     save_folder_files,
 )
-from edgetrack.families import family_of, format_owner
 from edgetrack.models.presets import OSTRACK_CE_KEEP, OSTRACK_CE_LOC, PRESETS
 from edgetrack.models.tracker import TrackerModel
 

@@ -10,8 +10,8 @@ from edgetrack.artifacts import sha256_file, sha256_json
 from edgetrack.errors import EdgetrackError
 from edgetrack.locks import folder_lock
 from edgetrack.pipeline.config import PipelineConfig
-from edgetrack.pipeline.validate import validate_pipeline
 from edgetrack.pipeline.stages import StageResult, folder_hash, is_main_process, run_stage, world_size
+from edgetrack.pipeline.validate import validate_pipeline
 
 Announce = Callable[[str], None]
 

@@ -50,7 +50,7 @@ class BaseTracker(ABC):
             self._closed = True
             self._release()
 
-    def _release(self) -> None:
+    def _release(self) -> None:  # noqa: B027 - a hook with a default, not an abstract method
         """What `close` frees; trackers that hold nothing beyond Python objects keep this default."""
 
     def _require_open(self) -> None:

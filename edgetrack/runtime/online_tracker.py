@@ -24,10 +24,10 @@ import numpy as np
 from edgetrack.data.crops import CLIP_MARGIN, clip_box, map_box_back, preprocess
 from edgetrack.errors import ArtifactError, ConfigError, TrackingError
 from edgetrack.runtime.backends.base import Backend
-from edgetrack.runtime.decode_distribution import decode_distribution
-from edgetrack.runtime.spec import ProcessingSpec
 from edgetrack.runtime.contract import BaseTracker, TrackResult
+from edgetrack.runtime.decode_distribution import decode_distribution
 from edgetrack.runtime.frames import check_box, next_frame, to_rgb
+from edgetrack.runtime.spec import ProcessingSpec
 
 #: the original's test settings (experiments/mixformer2_vit_online/*.yaml, TEST.UPDATE_INTERVALS); other
 #: datasets use 200, its sampling interval

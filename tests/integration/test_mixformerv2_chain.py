@@ -10,12 +10,12 @@ import torch
 
 import edgetrack.eval.run as eval_run
 from edgetrack.artifacts import read_manifest
-from edgetrack.deploy.run import run_build
 from edgetrack.calibration.run import run_calibrate
 from edgetrack.cli.app import run
 from edgetrack.config.base import build_config
 from edgetrack.config.model import ModelConfig
 from edgetrack.data.synthetic import synthetic_sequence
+from edgetrack.deploy.run import run_build
 from edgetrack.errors import ArtifactError, ConfigError
 from edgetrack.eval.identity import tracker_identity
 from edgetrack.eval.run import load_tracker, track_sequence

@@ -11,8 +11,8 @@ import pytest
 import torch
 
 from edgetrack.artifacts import read_manifest
-from edgetrack.deploy.run import run_build
 from edgetrack.cli.app import run
+from edgetrack.deploy.run import run_build
 from edgetrack.export.run import run_export
 from edgetrack.models.factory import build_model, save_model
 from edgetrack.train.checkpoint import NAME

@@ -26,7 +26,7 @@ class Backend(ABC):
     def infer(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Run one forward pass on host arrays and return host arrays."""
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - a hook with a default: most backends hold nothing to release
         """Release sessions, contexts and device memory now; backends holding none keep this default."""
 
 

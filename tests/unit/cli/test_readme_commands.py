@@ -65,8 +65,8 @@ def test_the_readme_shows_the_commands_users_are_promised() -> None:
 
 @pytest.mark.parametrize("args", COMMANDS, ids=lambda c: " ".join(c)[:60])
 def test_readme_command_parses_and_names_what_exists(args: list[str]) -> None:
-    from edgetrack.deploy.targets import get_target
     from edgetrack.calibration.recipe import recipe_path
+    from edgetrack.deploy.targets import get_target
     from edgetrack.eval.benchmarks import BENCHMARKS
     from edgetrack.models.presets import PRESETS as MODELS
 

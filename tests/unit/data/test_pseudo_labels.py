@@ -14,7 +14,7 @@ from edgetrack.data.pseudo_labels import (
     pseudo_labeled,
 )
 from edgetrack.data.unlabeled import read_clips
-from edgetrack.errors import ArtifactError, DataError
+from edgetrack.errors import ArtifactError
 from edgetrack.runtime.contract import BaseTracker, TrackResult
 from tests.unit.data.clip_files import clip_frame, square_box, write_clip
 

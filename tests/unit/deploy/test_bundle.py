@@ -237,8 +237,8 @@ def test_engine_build_here_runs_the_real_build_against_the_tensorrt_api(tmp_path
 
 
 def test_cli_build_on_this_machine_writes_a_bundle(tmp_path, export_dir, capsys) -> None:
-    from edgetrack.deploy.host import detect_host
     from edgetrack.cli.app import run
+    from edgetrack.deploy.host import detect_host
 
     if detect_host().gpu is not None:
         pytest.skip("this machine has a GPU; the bundle fallback is covered with a simulated host above")

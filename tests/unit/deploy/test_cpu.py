@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from edgetrack.artifacts import read_manifest
-from edgetrack.deploy.cpu import build_cpu, choose_precision
 from edgetrack.data.synthetic import synthetic_sequence
+from edgetrack.deploy.cpu import build_cpu, choose_precision
 from edgetrack.errors import ArtifactError, ConfigError
 from edgetrack.export.run import run_export
 from edgetrack.runtime.tracker import Tracker

@@ -9,12 +9,12 @@ import pytest
 import torch
 
 from edgetrack.artifacts import read_manifest
+from edgetrack.calibration.run import run_calibrate
+from edgetrack.calibration.store import CalibrationSet
 from edgetrack.deploy.engine_info import load_engine_info
 from edgetrack.deploy.host import Gpu, Host
 from edgetrack.deploy.run import run_build
 from edgetrack.deploy.split import graph_io_spec, is_split_build
-from edgetrack.calibration.run import run_calibrate
-from edgetrack.calibration.store import CalibrationSet
 from edgetrack.errors import ArtifactError
 from edgetrack.export.mixformerv2 import ENCODER, SPEC, STEP, input_shapes, load_spec
 from edgetrack.export.run import run_export

@@ -3,8 +3,8 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from edgetrack.deploy.targets import TargetProfile, get_target, list_targets, load_profile, parse_version
 from edgetrack.config.base import build_config
+from edgetrack.deploy.targets import TargetProfile, get_target, list_targets, load_profile, parse_version
 from edgetrack.errors import ConfigError, RegistryError
 
 SHIPPED = {"jetson-orin", "jetson-orin-agx", "jetson-orin-nx", "jetson-orin-nano", "jetson-xavier-nx", "desktop-ampere",

@@ -14,10 +14,10 @@ from types import ModuleType
 import numpy as np
 import pytest
 
-from edgetrack.deploy.bundle import RUNTIME, render_trt8_runtime
-from edgetrack.deploy.run import run_build
 from edgetrack.data import crops
 from edgetrack.data.synthetic import synthetic_sequence
+from edgetrack.deploy.bundle import RUNTIME, render_trt8_runtime
+from edgetrack.deploy.run import run_build
 from edgetrack.eval.run import track_sequence
 from edgetrack.runtime import decode
 from edgetrack.runtime.tracker import Tracker
@@ -41,8 +41,8 @@ def test_rendered_runtime_is_python_3_8_and_imports_no_edgetrack() -> None:
     imported = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
     imported |= {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
     # cv2 is optional: the crop uses OpenCV's resize where JetPack's OpenCV is installed, else the numpy blend
-    assert imported <= {"__future__", "ctypes", "json", "math", "collections", "dataclasses", "pathlib", "typing",
-                        "numpy", "tensorrt", "cv2"}
+    assert imported <= {"__future__", "ctypes", "json", "math", "collections", "dataclasses", "pathlib", "time",
+                        "typing", "numpy", "tensorrt", "cv2"}
 
 
 def test_rendered_crop_and_decode_equal_edgetracks(tmp_path) -> None:
@@ -169,3 +169,25 @@ def test_runtime_follows_integer_boxes_and_min_score_as_edgetrack(tmp_path, expo
     ours, _ = track_sequence(Tracker(backend, replace(spec, integer_boxes=True, min_score=0.05)), seq)
     np.testing.assert_allclose(theirs, ours[1:], atol=1e-9)
     assert np.all(theirs == np.floor(theirs))  # whole pixels: clipping integers keeps them integers
+
+
+def test_the_bundle_runtime_keeps_the_tracker_contract(tmp_path, export_dir, monkeypatch) -> None:
+    pytest.importorskip("onnxruntime")
+    folder = run_build(export_dir, "jetson-xavier-nx", "fp32", tmp_path / "x", host=NO_GPU, log=lambda _: None)
+    rt = _load(tmp_path)
+    (folder / "model.engine").write_bytes(b"built on the device")
+    closed: list[int] = []
+    engine = OnnxEngine(folder / "model.onnx")
+    engine.close = lambda: closed.append(1)  # type: ignore[attr-defined]
+    monkeypatch.setattr(rt, "CudaRuntime", lambda: None)
+    monkeypatch.setattr(rt, "Engine", lambda plan, cuda: engine)
+    seq = synthetic_sequence(7400, length=4)
+    with rt.Tracker(str(folder)) as tracker:
+        tracker.initialize(seq.frame(0), seq.init_box)
+        result = tracker.track(seq.frame(1))
+    assert result._fields == ("box", "score", "timings") and set(result.timings) == {"pre", "infer", "post"}
+    assert len(result.box) == 4 and 0.0 <= result.score <= 1.0
+    tracker.close()  # twice: the engine is freed once
+    assert closed == [1]
+    with pytest.raises(rt.TrackingError, match="closed"):
+        tracker.track(seq.frame(2))

@@ -7,10 +7,10 @@ import pytest
 import torch
 
 from edgetrack.artifacts import read_manifest
-from edgetrack.deploy.cpu import build_cpu
 from edgetrack.calibration.run import run_calibrate
 from edgetrack.compress import make_student
 from edgetrack.data.synthetic import synthetic_sequence
+from edgetrack.deploy.cpu import build_cpu
 from edgetrack.export.qdq_check import check_qdq
 from edgetrack.export.run import run_export
 from edgetrack.models import save_model

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from edgetrack.deploy.targets import get_target
 from edgetrack.compress.config import TrainStageConfig
 from edgetrack.config.base import load_config, read_yaml
+from edgetrack.deploy.targets import get_target
 from edgetrack.pipeline.config import PipelineConfig
 
 PIPELINES = Path(__file__).resolve().parents[3] / "pipelines"
