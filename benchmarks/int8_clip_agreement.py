@@ -40,6 +40,8 @@ def main() -> None:
     parser.add_argument("--clips", type=Path, required=True, help="unlabeled clips (NAME/img, NAME/init.txt)")
     parser.add_argument("--real", type=Path, required=True, help="annotated sequences, for the final score only")
     parser.add_argument("--samples", default="128,256,512,1024")
+    parser.add_argument("--ranges", default="minmax", help="comma-separated INT8 range rules to compare "
+                        "(minmax, percentile, entropy), each with every --samples")
     parser.add_argument("--out", type=Path, default=Path("runs/int8-clip-agreement"))
     args = parser.parse_args()
 
@@ -49,22 +51,28 @@ def main() -> None:
     rows, builds = [], {}
     for samples in (int(s) for s in args.samples.split(",")):
         calib = args.out / f"calib-{samples}.npz"
-        run_calibrate(args.model, f"unlabeled:{args.clips}", None, samples, 0, calib)
-        export = run_export(args.model, args.out / f"export-{samples}", precisions=["fp32", "int8"], calib_path=calib)
-        builds[samples] = run_build(export, "cpu", "int8", args.out / f"int8-{samples}", log=lambda _: None)
-        rows.append([f"int8 calib {samples}", samples, agreement(fp32, trajectories(str(builds[samples]), clips))])
-        print(f"{samples} samples: mean IoU with fp32 on the clips {rows[-1][2]:.4f}", flush=True)
-    best = max(rows, key=lambda r: r[2])[1]
+        if not calib.is_file():
+            run_calibrate(args.model, f"unlabeled:{args.clips}", None, samples, 0, calib)
+        for ranges in args.ranges.split(","):
+            name = f"int8 {ranges} {samples}"
+            export = run_export(args.model, args.out / f"export-{ranges}-{samples}", precisions=["fp32", "int8"],
+                                calib_path=calib, int8_ranges=ranges, replace=True)
+            builds[name] = run_build(export, "cpu", "int8", args.out / f"int8-{ranges}-{samples}",
+                                     log=lambda _: None, replace=True)
+            rows.append([name, samples, agreement(fp32, trajectories(str(builds[name]), clips))])
+            print(f"{name}: mean IoU with fp32 on the clips {rows[-1][2]:.4f}", flush=True)
+    best = max(rows, key=lambda r: r[2])[0]
     real_fp32 = evaluate(str(fp32_export), args.out / "eval-fp32", "folder", args.real, 2)
-    real_int8 = evaluate(str(builds[best]), args.out / f"eval-int8-{best}", "folder", args.real, 2)
-    rows = [["fp32", "-", 1.0, real_fp32]] + [r + [real_int8 if r[1] == best else "-"] for r in rows]
+    real_int8 = evaluate(str(builds[best]), args.out / f"eval-{best.replace(' ', '-')}", "folder", args.real, 2)
+    rows = [["fp32", "-", 1.0, real_fp32]] + [r + [real_int8 if r[0] == best else "-"] for r in rows]
     header = ["variant", "samples", "IoU with fp32 on clips", "AUC real"]
     print(markdown_table(header, rows))
     append_result(f"INT8 calibration chosen on unlabeled clips by agreement with fp32, then scored on {args.real.name}",
                   header, rows, notes=f"Calibration: `calibrate --data unlabeled:{args.clips}` (the fp32 model's own "
-                  "trajectory, seed 0), MinMax ranges, cpu build INT8 (ONNX Runtime). `IoU with fp32 on clips`: mean "
-                  "IoU of the INT8 and fp32 trackers' boxes on the clips (no ground truth). Only the calibration "
-                  "with the highest agreement is scored on the annotated sequences.")
+                  f"trajectory, seed 0), range rules {args.ranges} (`export --int8-ranges`), cpu build INT8 (ONNX "
+                  "Runtime). `IoU with fp32 on clips`: mean IoU of the INT8 and fp32 trackers' boxes on the clips "
+                  "(no ground truth). Only the calibration with the highest agreement is scored on the annotated "
+                  "sequences.")
 
 
 if __name__ == "__main__":

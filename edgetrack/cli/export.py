@@ -30,6 +30,9 @@ def export(
         0, help="Track this many synthetic-test sequences with every variant and record its AUC (0: skip)."),
     accuracy_gate: float = typer.Option(
         None, help="Refuse the export if a variant's AUC is more than this many points below fp32's."),
+    int8_ranges: str = typer.Option("minmax", "--int8-ranges", help="How INT8 activation ranges are set from the "
+                                     "calibration crops: minmax (observed extremes), percentile (99.99th, robust to "
+                                     "outliers) or entropy (KL-optimal threshold)."),
     replace: bool = REPLACE_OPTION,
 ) -> None:
     """Export to ONNX (opset 17, static shapes); fails if outputs differ from torch by more than 1e-4."""
@@ -38,6 +41,7 @@ def export(
 
     folder = run_export(model, out_dir, fused=fuse_postprocess, precisions=parse_precisions(precision),
                         calib_path=calib, accuracy_sequences=accuracy_sequences, accuracy_gate=accuracy_gate,
+                        int8_ranges=int8_ranges,
                         replace=replace)
     manifest = read_manifest(folder)
     metrics, graphs = manifest["metrics"], manifest["config"].get("graphs")

@@ -68,23 +68,40 @@ def int8_backend() -> str:
     return "modelopt" if importlib.util.find_spec("modelopt") is not None else "onnxruntime"
 
 
-def to_int8(src: Path, dst: Path, calib: CalibrationSet, backend: str | None = None) -> Path:
-    """Q/DQ INT8 ONNX calibrated on `calib`, checked against TensorRT's Q/DQ rules (QDQError when it breaks one)."""
+#: how activation ranges are set from the calibration crops (ONNX Runtime's calibrators): the observed extremes,
+#: the 99.99th percentile of |x| (an outlier-robust extreme), or the threshold minimising the KL divergence
+INT8_RANGES = ("minmax", "percentile", "entropy")
+
+
+def check_ranges(ranges: str) -> str:
+    if ranges not in INT8_RANGES:
+        raise ConfigError(f"--int8-ranges {ranges}: choose {', '.join(INT8_RANGES)}")
+    return ranges
+
+
+def to_int8(src: Path, dst: Path, calib: CalibrationSet, backend: str | None = None, ranges: str = "minmax") -> Path:
+    """Q/DQ INT8 ONNX calibrated on `calib` with the `ranges` rule, checked against TensorRT's Q/DQ rules (QDQError
+    when it breaks one). ModelOpt chooses its own ranges: it takes only the default."""
     backend = backend or int8_backend()
+    check_ranges(ranges)
+    if backend == "modelopt" and ranges != "minmax":
+        raise ConfigError(f"--int8-ranges {ranges} needs the onnxruntime quantiser; ModelOpt sets its own ranges")
     with scratch_folder(dst) as tmp, system_temp_in(tmp):  # the quantisers' own temp files stay beside dst
         if backend == "modelopt":
             _int8_modelopt(src, dst, calib, tmp)
         else:
-            _int8_onnxruntime(src, dst, calib)
+            _int8_onnxruntime(src, dst, calib, ranges)
     require_trt_qdq(dst)
     return dst
 
 
-def _int8_onnxruntime(src: Path, dst: Path, calib: CalibrationSet) -> Path:
+def _int8_onnxruntime(src: Path, dst: Path, calib: CalibrationSet, ranges: str = "minmax") -> Path:
     try:
         from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
     except ImportError:
         raise MissingDependencyError("onnxruntime", "onnx", "INT8 quantisation") from None
+    method = {"minmax": CalibrationMethod.MinMax, "percentile": CalibrationMethod.Percentile,
+              "entropy": CalibrationMethod.Entropy}
     root = logging.getLogger()
     level = root.level
     # quantize_static logs a generic "consider pre-processing" hint on the root logger for every model; the graph
@@ -93,7 +110,7 @@ def _int8_onnxruntime(src: Path, dst: Path, calib: CalibrationSet) -> Path:
     try:
         quantize_static(str(src), str(dst), _Reader(calib), quant_format=QuantFormat.QDQ, per_channel=True,
                         activation_type=QuantType.QInt8, weight_type=QuantType.QInt8,
-                        op_types_to_quantize=list(INT8_OPS), calibrate_method=CalibrationMethod.MinMax,
+                        op_types_to_quantize=list(INT8_OPS), calibrate_method=method[ranges],
                         # TensorRT dequantises only 8-bit tensors: INT32 biases would fail at parse
                         extra_options={"ActivationSymmetric": True, "WeightSymmetric": True, "QuantizeBias": False})
     finally:

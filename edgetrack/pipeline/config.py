@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 
 from edgetrack.calibration.recipe import CalibrationRecipe
@@ -30,6 +32,7 @@ class ExportStage(FrozenConfig):
     fuse_postprocess: bool = False
     accuracy_sequences: int = Field(0, ge=0, le=50)  # synthetic-test has 50
     accuracy_gate: float | None = Field(None, ge=0)
+    int8_ranges: Literal["minmax", "percentile", "entropy"] = "minmax"  # `edgetrack export --int8-ranges`
 
 
 class BuildStage(FrozenConfig):
