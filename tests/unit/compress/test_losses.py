@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from edgetrack.compress.losses import feature_mimic, focal_loss
+from edgetrack.compress.losses import box_losses, feature_mimic, focal_loss, giou
 from edgetrack.compress.task import LossWeights, prediction_guidance, track_losses
 from edgetrack.models.head import HeadOutput
 
@@ -27,6 +27,27 @@ def test_focal_loss_hand_computed() -> None:
     target = torch.tensor([[[[1.0, 0.0], [0.0, 0.0]]]])
     expected = -(math.log(0.9) * 0.1**2 + 3 * math.log(0.8) * 0.2**2)
     assert float(focal_loss(pred, target)) == pytest.approx(expected, rel=1e-5)
+
+
+def test_focal_loss_with_soft_targets_and_two_peaks_hand_computed() -> None:
+    """Negatives near a peak (target 0.5) are down-weighted by (1 - target)^4; the sum is divided by 2 peaks."""
+    pred = torch.tensor([[[[0.9, 0.3], [0.2, 0.8]]]])
+    target = torch.tensor([[[[1.0, 0.5], [0.0, 1.0]]]])
+    positives = math.log(0.9) * 0.1**2 + math.log(0.8) * 0.2**2
+    negatives = math.log(0.7) * 0.3**2 * 0.5**4 + math.log(0.8) * 0.2**2
+    assert float(focal_loss(pred, target)) == pytest.approx(-(positives + negatives) / 2, rel=1e-5)
+
+
+def test_giou_of_boxes_whose_hull_exceeds_their_union_hand_computed() -> None:
+    pred = torch.tensor([[0.0, 0.0, 2.0, 2.0], [0.0, 0.0, 1.0, 1.0]])
+    target = torch.tensor([[1.0, 1.0, 3.0, 3.0], [2.0, 0.0, 3.0, 1.0]])
+    g, iou = giou(pred, target)
+    # overlapping: intersection 1, union 7, hull 9; apart: intersection 0, union 2, hull 3
+    torch.testing.assert_close(iou, torch.tensor([1 / 7, 0.0]))
+    torch.testing.assert_close(g, torch.tensor([1 / 7 - 2 / 9, -1 / 3]))
+    losses = box_losses(pred, target)
+    assert float(losses["giou"]) == pytest.approx(1 - (1 / 7 - 2 / 9 - 1 / 3) / 2, rel=1e-5)
+    assert float(losses["l1"]) == pytest.approx((4 * 1.0 + 2.0 + 0 + 2.0 + 0) / 8, rel=1e-5)
 
 
 def test_prediction_guidance_hand_computed() -> None:

@@ -112,6 +112,15 @@ def test_map_box_back_inverts_the_crop_of_a_centred_box() -> None:
     np.testing.assert_allclose(box, [50.0, 60.0, 30.0, 20.0])
 
 
+def test_map_box_back_is_about_the_box_centre_not_the_rounded_origin() -> None:
+    """Centre 25.3, side 70: the crop starts at round(-9.7) = -10, but maps back about 25.3, as OSTrack."""
+    crop = crop_geometry((10.3, 20.0, 30.0, 40.0), 2.0, 128)
+    assert (crop.side, crop.x1, crop.cx) == (70, -10, 25.3)
+    box = map_box_back((0.5, 0.5, 30.0 / 70, 40.0 / 70), crop)
+    np.testing.assert_allclose(box, [10.3, 20.0, 30.0, 40.0])
+    np.testing.assert_allclose(map_box_back((0.0, 0.0, 0.0, 0.0), crop), [25.3 - 35, 40.0 - 35, 0.0, 0.0])
+
+
 def test_clip_box_by_hand() -> None:
     np.testing.assert_allclose(clip_box((-5, 10, 20, 30), 100, 80), [0, 10, 15, 30])
     np.testing.assert_allclose(clip_box((95, 75, 20, 20), 100, 80), [90, 70, 10, 10])  # x1 <= W-10, w >= 10

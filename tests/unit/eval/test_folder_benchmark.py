@@ -33,6 +33,25 @@ def _write_sequence(root: Path, name: str, start: tuple[int, int], frames: int =
     (root / name / "groundtruth.txt").write_text("".join(lines))
 
 
+def _groundtruth(root: Path, name: str) -> list[list[float]]:
+    return [[float(v) for v in line.split(",")] for line in (root / name / "groundtruth.txt").read_text().split()]
+
+
+def _iou(a: list[float], b: list[float]) -> float:
+    """Pixel-inclusive IoU of two x, y, w, h boxes: a box covers pixels x .. x + w - 1."""
+    w = min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0])
+    h = min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1])
+    inter = max(w, 0.0) * max(h, 0.0)
+    return inter / (a[2] * a[3] + b[2] * b[3] - inter)
+
+
+def _auc_by_hand(pred, gt: list[list[float]]) -> float:
+    """LaSOT's success AUC: percent of frames with IoU above t, averaged over t = 0, 0.05, ..., 1; the first box
+    is the given one."""
+    ious = [1.0] + [_iou([float(v) for v in p], g) for p, g in zip(pred[1:], gt[1:], strict=True)]
+    return sum(100.0 * sum(iou > k / 20 for iou in ious) / len(ious) for k in range(21)) / 21
+
+
 @pytest.fixture
 def model_dir(tmp_path: Path, micro_model: TrackerModel) -> Path:
     return save_model(micro_model, tmp_path / "micro")
@@ -65,8 +84,11 @@ def test_eval_on_a_folder_writes_results_report_and_strip(tmp_path: Path, model_
         assert len(read_result(bench_dir / label / "results", name)) == 5
     report = json.loads((bench_dir / "metrics.json").read_text())
     assert report["benchmark"] == "folder" and report["protocol"] == "lasot"
-    auc = report["results"][label]["auc"]
-    assert isinstance(auc, float) and 0.0 <= auc <= 100.0
+    by_hand = [_auc_by_hand(read_result(bench_dir / label / "results", name), _groundtruth(root, name))
+               for name in ("left", "right")]
+    overall = report["results"][label]
+    assert overall["auc"] == pytest.approx(sum(by_hand) / 2)  # the mean over sequences of these very results
+    assert (overall["num_sequences"], overall["num_frames"]) == (2, 10)
     assert (bench_dir / "strip-right.png").is_file()
 
 

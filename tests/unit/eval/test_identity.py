@@ -147,3 +147,23 @@ def test_the_device_is_part_of_the_identity(tmp_path, kind: str) -> None:
     notices: list[str] = []
     assert claim_results(results, gpu, notices.append) == 1
     assert "changed: device" in notices[0]
+
+
+def test_an_edited_first_box_is_tracked_again_a_later_box_is_not(tmp_path, monkeypatch) -> None:
+    """Boxes depend on the first box (the tracker starts there), not on later ground truth (scored afresh)."""
+    import dataclasses
+
+    bench, results = BENCHMARKS.get("synthetic-test"), tmp_path / "results"
+    sequences = list(SEQS)
+    monkeypatch.setattr(eval_run, "benchmark_sequences", lambda b, root: sequences)
+    eval_run.run_benchmark("opencv:kcf", bench, results)
+    tracked: list[str] = []
+    real_track = eval_run.track_sequence
+    monkeypatch.setattr(eval_run, "track_sequence", lambda t, s: tracked.append(s.name) or real_track(t, s))
+    first, later = SEQS[0].boxes.copy(), SEQS[1].boxes.copy()
+    first[0, 0] += 2.0
+    later[-1, 0] += 2.0
+    sequences[:] = [dataclasses.replace(SEQS[0], boxes=first), dataclasses.replace(SEQS[1], boxes=later)]
+    eval_run.run_benchmark("opencv:kcf", bench, results)
+    assert tracked == [SEQS[0].name]
+    assert read_result(results, SEQS[0].name)[0, 0] == np.trunc(first[0, 0])  # the edited box (stored in whole px)
