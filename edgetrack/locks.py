@@ -137,6 +137,23 @@ def _same_file(fd: int, path: Path) -> bool:
     return (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
 
 
+def _lock_guard(guard: Path) -> int | None:
+    """An fd holding the flock of the guard file now at `guard`; None where the file system has no flock."""
+    while True:
+        fd = os.open(guard, os.O_CREAT | os.O_RDWR, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        except OSError:  # ENOLCK, EOPNOTSUPP on some network mounts: the byte check alone must do there
+            os.close(fd)
+            return None
+        except BaseException:
+            os.close(fd)
+            raise
+        if _same_file(fd, guard):
+            return fd
+        os.close(fd)  # locked a guard its holder had already deleted: take the new one
+
+
 @contextlib.contextmanager
 def _takeover_guard(path: Path) -> Iterator[None]:
     """Hold the take-over guard of lock `path` (`.NAME.lock.takeover`), waiting for another taker to finish.
@@ -145,21 +162,13 @@ def _takeover_guard(path: Path) -> Iterator[None]:
     a waiter that locked a deleted file (the inode check) opens the new one, so two takers never both hold it.
     """
     guard = path.with_name(path.name + ".takeover")
-    while True:
-        fd = os.open(guard, os.O_CREAT | os.O_RDWR, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-        except BaseException:
-            os.close(fd)
-            raise
-        if _same_file(fd, guard):
-            break
-        os.close(fd)
+    fd = _lock_guard(guard)
     try:
         yield
     finally:
-        guard.unlink(missing_ok=True)
-        os.close(fd)
+        guard.unlink(missing_ok=True)  # before unlocking: a waiter then sees another inode and retries
+        if fd is not None:
+            os.close(fd)
 
 
 def _take_over(path: Path, stale: bytes) -> bool:
@@ -167,7 +176,7 @@ def _take_over(path: Path, stale: bytes) -> bool:
     with _takeover_guard(path):
         if _read(path) != stale:
             return False  # taken over (or released) by another process since we read it: never remove that
-        path.unlink()
+        path.unlink(missing_ok=True)
     return True
 
 

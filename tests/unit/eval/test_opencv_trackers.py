@@ -47,9 +47,9 @@ def test_classical_trackers_follow_a_moving_texture(name: str) -> None:
     boxes = np.array([tracker.track(image).box for image in images[1:]])
     still = _centre_error(np.tile(truth[0], (len(truth) - 1, 1)), truth[1:]).mean()
     assert still == pytest.approx(np.sqrt(10) * 10)  # the target moves sqrt(10) px a frame, 10 frames on average
-    # followed within a quarter of what a box left where it started is off (MIL, which samples at random, is
-    # within 5 px in every run seen; the others within 3.2 px)
-    assert _centre_error(boxes, truth[1:]).mean() < still / 4
+    # followed within a quarter of what a box left where it started is off (the others are within 3.2 px); MIL
+    # samples at random, seeded by the clock: within half (its worst of 300 runs: 9.9 px, median 2.7)
+    assert _centre_error(boxes, truth[1:]).mean() < (still / 2 if name == "mil" else still / 4)
 
 
 def _opencv_itself(make: Any, seq: Any) -> np.ndarray:
