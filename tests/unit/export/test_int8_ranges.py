@@ -54,7 +54,7 @@ def test_each_range_rule_writes_a_checked_graph_and_is_recorded(tmp_path, model_
     # a percentile or an entropy threshold never exceeds the observed extreme; the percentile cuts some range off
     for rule in ("percentile", "entropy"):
         assert len(scales[rule]) == len(scales["minmax"])
-        assert all(a <= b * (1 + 1e-6) for a, b in zip(sorted(scales[rule]), sorted(scales["minmax"])))
+        assert all(a <= b * (1 + 1e-6) for a, b in zip(sorted(scales[rule]), sorted(scales["minmax"]), strict=True))
     assert sum(scales["percentile"]) < sum(scales["minmax"])
 
 
