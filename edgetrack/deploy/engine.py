@@ -15,11 +15,11 @@ from typing import Any
 import numpy as np
 
 from edgetrack.deploy import engine_script
-from edgetrack.deploy.engine_info import ENGINE, ENGINE_JSON, load_engine_info
 from edgetrack.deploy.host import Host
 from edgetrack.deploy.sources import CALIBRATION, calibration_fingerprint, check_export, source_onnx
 from edgetrack.deploy.targets import TargetProfile
 from edgetrack.errors import ArtifactError
+from edgetrack.runtime.engine_info import ENGINE, ENGINE_JSON, load_engine_info
 
 PARITY_SAMPLES, LATENCY_RUNS, LATENCY_WARMUP = 8, 50, 10
 

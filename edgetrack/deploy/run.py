@@ -66,7 +66,7 @@ def read_engine_checks(folder: Path) -> dict:
     """The parity and latency an engine build recorded in its engine.json."""
     import json
 
-    from edgetrack.deploy.engine_info import ENGINE_JSON
+    from edgetrack.runtime.engine_info import ENGINE_JSON
 
     record = json.loads((folder / ENGINE_JSON).read_text())
     return {k: record[k] for k in ("parity", "parity_reference", "latency_ms") if k in record}

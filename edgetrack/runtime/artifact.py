@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from edgetrack.artifacts import read_manifest, verify_file
-from edgetrack.deploy.engine_info import ENGINE
 from edgetrack.errors import ArtifactError
 from edgetrack.runtime.backends.base import Backend, get_backend
+from edgetrack.runtime.engine_info import ENGINE
 from edgetrack.runtime.spec import ProcessingSpec
 
 ONNX_NAMES = ("model.onnx", "model.fp32.onnx")
@@ -124,8 +124,8 @@ def _auto(has_engine: bool, has_onnx: bool, has_torch: bool) -> str:
 
 def _open_tensorrt(folder: Path, has_engine: bool, device: str) -> tuple[Backend, ProcessingSpec]:
     """The TensorRT backend for an engine folder, or one clear ArtifactError saying what is missing."""
-    from edgetrack.deploy.engine_info import load_engine_info
     from edgetrack.runtime.backends.tensorrt_backend import engine_io_spec, unavailable_reason
+    from edgetrack.runtime.engine_info import load_engine_info
 
     if not has_engine:
         raise ArtifactError(f"{folder} holds no TensorRT engine ({ENGINE}); run edgetrack build on this machine "

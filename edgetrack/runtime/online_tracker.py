@@ -177,10 +177,10 @@ class OnlineTemplateTracker(BaseTracker):
 
 def _open_split_engines(folder: Path, backend: str, device: str) -> OnlineTemplateTracker:
     """Both TensorRT engines of a MixFormerV2 split build, or one clear error saying what is missing."""
-    from edgetrack.deploy.engine_info import ENGINE
     from edgetrack.deploy.split import graph_dir
     from edgetrack.export.mixformerv2 import ENCODER, STEP, load_spec
     from edgetrack.runtime.backends.tensorrt_backend import TensorRTBackend, unavailable_reason
+    from edgetrack.runtime.engine_info import ENGINE
 
     if backend not in ("auto", "tensorrt"):
         raise ArtifactError(f"{folder} holds MixFormerV2's TensorRT graphs: it runs on tensorrt, not {backend}; "

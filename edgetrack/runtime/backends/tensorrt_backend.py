@@ -93,8 +93,8 @@ class TensorRTBackend(Backend):
 
     def __init__(self, folder: str | Path, device: str | int = 0, cuda_graph: bool = False,
                  device_processing: bool = True) -> None:
-        from edgetrack.deploy.engine_info import ENGINE, load_engine_info
         from edgetrack.runtime.cuda import api
+        from edgetrack.runtime.engine_info import ENGINE, load_engine_info
 
         self.folder = Path(folder)
         self.info = load_engine_info(self.folder)

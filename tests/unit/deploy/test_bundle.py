@@ -13,13 +13,13 @@ import yaml
 
 from edgetrack.artifacts import read_manifest, sha256_file
 from edgetrack.deploy import engine_script
-from edgetrack.deploy.engine_info import load_engine_info
 from edgetrack.deploy.host import Gpu, Host
 from edgetrack.deploy.plan import TargetMismatchError
 from edgetrack.deploy.run import run_build
 from edgetrack.errors import ArtifactError, ConfigError
 from edgetrack.export.run import run_export
 from edgetrack.export.spec import IOSpec
+from edgetrack.runtime.engine_info import load_engine_info
 
 NO_GPU = Host(tensorrt=None, gpu=None, why_no_gpu="no CUDA GPU is visible")
 

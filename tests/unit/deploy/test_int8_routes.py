@@ -20,10 +20,10 @@ import pytest
 
 from edgetrack.artifacts import sha256_file
 from edgetrack.deploy import engine_script
-from edgetrack.deploy.engine_info import load_engine_info
 from edgetrack.deploy.host import Gpu, Host
 from edgetrack.deploy.run import run_build
 from edgetrack.errors import ArtifactError
+from edgetrack.runtime.engine_info import load_engine_info
 from tests.unit.deploy.test_bundle import NO_GPU, FakeTensorRT
 
 TRT_VERSION = "8.5.2.2"  # JetPack 5.1's TensorRT

@@ -11,7 +11,6 @@ import torch
 from edgetrack.artifacts import read_manifest
 from edgetrack.calibration.run import run_calibrate
 from edgetrack.calibration.store import CalibrationSet
-from edgetrack.deploy.engine_info import load_engine_info
 from edgetrack.deploy.host import Gpu, Host
 from edgetrack.deploy.run import run_build
 from edgetrack.deploy.split import graph_io_spec, is_split_build
@@ -20,6 +19,7 @@ from edgetrack.export.mixformerv2 import ENCODER, SPEC, STEP, input_shapes, load
 from edgetrack.export.run import run_export
 from edgetrack.export.spec import IOSpec
 from edgetrack.models.factory import build_model, save_model
+from edgetrack.runtime.engine_info import load_engine_info
 from edgetrack.runtime.tracker import Tracker
 from tests.unit.deploy.test_bundle import NO_GPU, FakeTensorRT
 from tests.unit.models.test_mixformerv2 import MICRO_MIX
