@@ -5,7 +5,8 @@ entry names, by import path so that asking imports only the family in use, the m
 formats only it can load, its MAC count, how a student is made and trained (`compress`), how it is exported
 (one graph, or the split template-encoder/search-step pair), its tracking loop, and whether its template encoder
 also takes an online template (the calibration crops it needs). Students belong to their teacher's family.
-A new family is one module registering one `Family` (see `ostrack.py` and `mixformerv2.py`).
+A new family is one module registering one `Family` and its presets (see `ostrack.py`, `vittrack.py`,
+`mixformerv2.py`).
 """
 
 from __future__ import annotations
@@ -60,6 +61,9 @@ def format_owner(fmt: str) -> Family | None:
     return next((FAMILIES.get(n) for n in FAMILIES.names() if fmt in FAMILIES.get(n).own_formats), None)
 
 
-def _load() -> None:
-    """Import the shipped family modules (each registers itself once)."""
-    from edgetrack.families import mixformerv2, ostrack  # noqa: F401
+def load_families() -> None:
+    """Import the shipped family modules; each registers its entry and its presets once."""
+    from edgetrack.families import mixformerv2, ostrack, vittrack  # noqa: F401
+
+
+_load = load_families

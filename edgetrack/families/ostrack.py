@@ -1,14 +1,35 @@
-"""The one-stream family: OSTrack (and its CompressTracker students) and VitTrack, which shares the layout and
-differs only in configuration (stem, head, processing constants: `models.presets`)."""
+"""The one-stream OSTrack family (and its CompressTracker students): presets, model, compression, tracking loop."""
 
 from __future__ import annotations
 
+from edgetrack.config.model import ModelConfig
 from edgetrack.families import FAMILIES, Family
+from edgetrack.models.presets import PRESETS
 
-for _name in ("ostrack", "vittrack"):
-    FAMILIES.add(_name, Family(
-        name=_name,
-        model_class="edgetrack.models.tracker:TrackerModel",
-        compression="edgetrack.compress.task:make_compression",
-        tracker="edgetrack.runtime.tracker:Tracker.from_model",
-    ))
+OSTRACK = Family(
+    name="ostrack",
+    model_class="edgetrack.models.tracker:TrackerModel",
+    compression="edgetrack.compress.task:make_compression",
+    tracker="edgetrack.runtime.tracker:Tracker.from_model",
+)
+FAMILIES.add("ostrack", OSTRACK)
+
+#: OSTrack-256's candidate-elimination settings, turned on by `create_model(..., ce=True)`.
+OSTRACK_CE_LOC = (3, 6, 9)
+OSTRACK_CE_KEEP = 0.7
+
+PRESETS.add("ostrack256", ModelConfig(name="ostrack256"))
+PRESETS.add(
+    "ostrack384",
+    ModelConfig(name="ostrack384", template_size=192, search_size=384, search_factor=5.0),
+)
+# A small teacher for CPU work: a sixth of ViT-B's width, a third of its depth, half its input size. A
+# convolutional stem of stride 8 in place of the 16x16 patch projection gives a 16x16 score map (OSTrack-256's
+# size) for a 128-pixel search crop; 0.49 GMACs per frame.
+PRESETS.add(
+    "tiny",
+    ModelConfig(
+        name="tiny", template_size=64, search_size=128, stem="conv", patch_size=8, embed_dim=128, depth=4,
+        num_heads=4, head_channels=64,
+    ),
+)

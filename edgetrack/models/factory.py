@@ -19,7 +19,7 @@ from edgetrack.models.checkpoint import (
     read_state_dict,
     save_folder_files,
 )
-from edgetrack.models.presets import OSTRACK_CE_KEEP, OSTRACK_CE_LOC, PRESETS
+from edgetrack.models.presets import PRESETS
 from edgetrack.models.tracker import TrackerModel
 
 PRETRAINED_PACKAGE = "edgetrack.models.pretrained"
@@ -42,6 +42,8 @@ def model_config(name_or_path: str | Path, **overrides: Any) -> ModelConfig:
     data = {**base, **overrides}
     if ce:
         depth = int(data.get("depth", 12))
+        from edgetrack.families.ostrack import OSTRACK_CE_KEEP, OSTRACK_CE_LOC
+
         data.update(ce_loc=[i for i in OSTRACK_CE_LOC if i < depth], ce_keep_ratio=OSTRACK_CE_KEEP)
     elif ce is False:
         data["ce_loc"] = []

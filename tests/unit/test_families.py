@@ -21,7 +21,7 @@ from tests.conftest import MICRO
 
 PACKAGE = Path(__file__).resolve().parents[2] / "edgetrack"
 #: modules that may name a family: the registry, the presets, and each family's own modules
-FAMILY_MODULES = {"families/__init__.py", "families/ostrack.py", "families/mixformerv2.py", "models/presets.py",
+FAMILY_MODULES = {"families/__init__.py", "families/ostrack.py", "families/vittrack.py", "families/mixformerv2.py",
                   "models/mixformerv2.py", "export/mixformerv2.py", "compress/mixformerv2.py"}
 
 
