@@ -33,7 +33,8 @@ _UMASK = _current_umask()
 
 
 def publish(path: str | Path, directory: bool = False) -> None:
-    """Give a file or folder made by `tempfile` (private, 0600/0700) the permissions of a normal one.
+    """Give a file or folder written with private permissions (0600/0700: safetensors, `tempfile`) those of a
+    normal one.
 
     Artifacts are shared and copied to devices: a bundle that only its builder can read is a trap.
     """
@@ -272,8 +273,7 @@ def atomic_folder(target: str | Path, kind: str | None = None, replace: bool = F
     with folder_lock(target, allow_file=replace):
         remove_stale_siblings(target)
         tmp = temp_sibling(target)
-        tmp.mkdir()
-        publish(tmp, directory=True)
+        tmp.mkdir()  # with the umask's permissions, as any folder the user makes
         try:
             yield tmp
         except BaseException:
