@@ -33,6 +33,9 @@ def export(
     int8_ranges: str = typer.Option("minmax", "--int8-ranges", help="How INT8 activation ranges are set from the "
                                      "calibration crops: minmax (observed extremes), percentile (99.99th, robust to "
                                      "outliers) or entropy (KL-optimal threshold)."),
+    int8_attention: bool = typer.Option(True, "--int8-attention/--no-int8-attention", help="Quantise attention's "
+                                        "products of two activations (q k^T, attn v) too; --no-int8-attention keeps "
+                                        "them in floating point and quantises only layers with weights."),
     replace: bool = REPLACE_OPTION,
 ) -> None:
     """Export to ONNX (opset 17, static shapes); fails if outputs differ from torch by more than 1e-4."""
@@ -41,7 +44,7 @@ def export(
 
     folder = run_export(model, out_dir, fused=fuse_postprocess, precisions=parse_precisions(precision),
                         calib_path=calib, accuracy_sequences=accuracy_sequences, accuracy_gate=accuracy_gate,
-                        int8_ranges=int8_ranges,
+                        int8_ranges=int8_ranges, int8_attention=int8_attention,
                         replace=replace)
     manifest = read_manifest(folder)
     metrics, graphs = manifest["metrics"], manifest["config"].get("graphs")

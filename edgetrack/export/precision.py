@@ -79,23 +79,37 @@ def check_ranges(ranges: str) -> str:
     return ranges
 
 
-def to_int8(src: Path, dst: Path, calib: CalibrationSet, backend: str | None = None, ranges: str = "minmax") -> Path:
+def to_int8(src: Path, dst: Path, calib: CalibrationSet, backend: str | None = None, ranges: str = "minmax",
+            attention: bool = True) -> Path:
     """Q/DQ INT8 ONNX calibrated on `calib` with the `ranges` rule, checked against TensorRT's Q/DQ rules (QDQError
-    when it breaks one). ModelOpt chooses its own ranges: it takes only the default."""
+    when it breaks one). `attention=False` keeps the attention products (MatMuls of two activations, q k^T and
+    attn v) in floating point and quantises only the layers with weights. ModelOpt chooses its own ranges and
+    layers: it takes only the defaults."""
     backend = backend or int8_backend()
     check_ranges(ranges)
-    if backend == "modelopt" and ranges != "minmax":
-        raise ConfigError(f"--int8-ranges {ranges} needs the onnxruntime quantiser; ModelOpt sets its own ranges")
+    if backend == "modelopt" and (ranges != "minmax" or not attention):
+        raise ConfigError("--int8-ranges and --no-int8-attention need the onnxruntime quantiser; ModelOpt sets its "
+                          "own ranges and layers")
     with scratch_folder(dst) as tmp, system_temp_in(tmp):  # the quantisers' own temp files stay beside dst
         if backend == "modelopt":
             _int8_modelopt(src, dst, calib, tmp)
         else:
-            _int8_onnxruntime(src, dst, calib, ranges)
+            _int8_onnxruntime(src, dst, calib, ranges, [] if attention else activation_matmuls(src))
     require_trt_qdq(dst)
     return dst
 
 
-def _int8_onnxruntime(src: Path, dst: Path, calib: CalibrationSet, ranges: str = "minmax") -> Path:
+def activation_matmuls(path: Path) -> list[str]:
+    """Names of the MatMul nodes whose two inputs are both activations (attention's q k^T and attn v)."""
+    import onnx
+
+    graph = onnx.load(str(path)).graph
+    weights = {i.name for i in graph.initializer}
+    return [n.name for n in graph.node if n.op_type == "MatMul" and not set(n.input) & weights]
+
+
+def _int8_onnxruntime(src: Path, dst: Path, calib: CalibrationSet, ranges: str = "minmax",
+                      exclude: list[str] | None = None) -> Path:
     try:
         from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
     except ImportError:
@@ -111,6 +125,7 @@ def _int8_onnxruntime(src: Path, dst: Path, calib: CalibrationSet, ranges: str =
         quantize_static(str(src), str(dst), _Reader(calib), quant_format=QuantFormat.QDQ, per_channel=True,
                         activation_type=QuantType.QInt8, weight_type=QuantType.QInt8,
                         op_types_to_quantize=list(INT8_OPS), calibrate_method=method[ranges],
+                        nodes_to_exclude=list(exclude or []),
                         # TensorRT dequantises only 8-bit tensors: INT32 biases would fail at parse
                         extra_options={"ActivationSymmetric": True, "WeightSymmetric": True, "QuantizeBias": False})
     finally:

@@ -62,7 +62,8 @@ def variant_parity(fp32: Path, variant: Path, samples: list[dict[str, np.ndarray
 
 
 def make_variants(folder: Path, precisions: list[str], calib: CalibrationSet | None, spec: IOSpec,
-                  samples: list[dict[str, np.ndarray]], int8_ranges: str = "minmax") -> dict[str, dict[str, float]]:
+                  samples: list[dict[str, np.ndarray]], int8_ranges: str = "minmax",
+                  int8_attention: bool = True) -> dict[str, dict[str, float]]:
     """Write model.fp16.onnx / model.int8.onnx next to model.onnx; return their parity against fp32."""
     report = {}
     for precision in precisions:
@@ -75,7 +76,7 @@ def make_variants(folder: Path, precisions: list[str], calib: CalibrationSet | N
             if calib is None:
                 raise ConfigError("int8 needs a calibration set: edgetrack calibrate ... --out calib.npz, then --calib")
             calib.check_inputs({t.name: t.shape for t in spec.inputs})
-            to_int8(folder / "model.onnx", dst, calib, ranges=int8_ranges)
+            to_int8(folder / "model.onnx", dst, calib, ranges=int8_ranges, attention=int8_attention)
         report[precision] = variant_parity(folder / "model.onnx", dst, samples)
     return report
 
@@ -83,7 +84,7 @@ def make_variants(folder: Path, precisions: list[str], calib: CalibrationSet | N
 def run_export(model_path: str, out: str | Path, fused: bool = False, tolerance: float = FP32_TOLERANCE,
                precisions: list[str] | None = None, calib_path: str | Path | None = None,
                accuracy_sequences: int = 0, accuracy_gate: float | None = None, replace: bool = False,
-               int8_ranges: str = "minmax") -> Path:
+               int8_ranges: str = "minmax", int8_attention: bool = True) -> Path:
     """Export `model_path` (a model folder or preset with bundled weights) to OUT; refuse on parity failure.
 
     OUT may be missing, empty or an earlier export; anything else is refused unless `replace`.
@@ -113,13 +114,15 @@ def run_export(model_path: str, out: str | Path, fused: bool = False, tolerance:
             raise ParityError(f"exported ONNX differs from the torch model by {worst:.2e} (> {tolerance:.0e}): "
                               f"{parity}; please report this with `edgetrack env`")
         spec.save(folder)
-        variants = make_variants(folder, precisions, calib, spec, parity_inputs(calib, real_crops(model)), int8_ranges)
+        variants = make_variants(folder, precisions, calib, spec, parity_inputs(calib, real_crops(model)), int8_ranges,
+                                 int8_attention)
         aucs = variant_accuracy(folder, precisions, spec, accuracy_sequences) if accuracy_sequences else {}
         check_gate(aucs, accuracy_gate)
         if calib is not None:
             shutil.copy(calib_path, folder / "calibration.npz")
         manifest = make_manifest("export", config={"fused_postprocess": fused, "opset": 17,
-                                                   "precisions": precisions, "int8_ranges": int8_ranges},
+                                                   "precisions": precisions, "int8_ranges": int8_ranges,
+                                                   "int8_attention": int8_attention},
                                  parents={"model": parent, **({"calibration": calib.meta.get("fingerprint", "")}
                                                               if calib is not None else {})},
                                  metrics={"parity_fp32": parity, "parity_vs_fp32": variants,

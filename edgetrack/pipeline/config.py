@@ -33,6 +33,7 @@ class ExportStage(FrozenConfig):
     accuracy_sequences: int = Field(0, ge=0, le=50)  # synthetic-test has 50
     accuracy_gate: float | None = Field(None, ge=0)
     int8_ranges: Literal["minmax", "percentile", "entropy"] = "minmax"  # `edgetrack export --int8-ranges`
+    int8_attention: bool = True  # False: `edgetrack export --no-int8-attention`
 
 
 class BuildStage(FrozenConfig):

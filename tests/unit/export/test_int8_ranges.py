@@ -63,3 +63,27 @@ def test_an_unknown_range_rule_is_one_line(tmp_path, model_and_calib, capsys) ->
     assert run(["export", str(model), "--precision", "fp32,int8", "--calib", str(calib), "--int8-ranges", "mse",
                 "--out", str(tmp_path / "x")]) == 2
     assert "--int8-ranges mse: choose minmax, percentile, entropy" in capsys.readouterr().err
+
+
+def test_no_int8_attention_keeps_the_attention_products_in_floating_point(tmp_path, model_and_calib) -> None:
+    import onnx
+
+    from edgetrack.export.precision import activation_matmuls
+
+    model, calib = model_and_calib
+    kept = run_export(str(model), tmp_path / "kept", precisions=["fp32", "int8"], calib_path=calib,
+                      int8_attention=False)
+    quantised = run_export(str(model), tmp_path / "all", precisions=["fp32", "int8"], calib_path=calib)
+    attention = set(activation_matmuls(kept / "model.onnx"))
+    assert attention and read_manifest(kept)["config"]["int8_attention"] is False
+
+    def fed_by_dq(folder) -> dict[str, bool]:
+        graph = onnx.load(str(folder / "model.int8.onnx")).graph
+        dq_out = {o for n in graph.node if n.op_type == "DequantizeLinear" for o in n.output}
+        # both operands dequantised (a Gemm's bias stays in floating point either way)
+        return {n.name: n.input[0] in dq_out and n.input[1] in dq_out for n in graph.node
+                if n.op_type in ("MatMul", "Gemm")}
+
+    kept_dq, all_dq = fed_by_dq(kept), fed_by_dq(quantised)
+    assert not any(kept_dq[n] for n in attention) and all(all_dq[n] for n in attention)
+    assert all(v for n, v in kept_dq.items() if n not in attention)  # layers with weights stay INT8
