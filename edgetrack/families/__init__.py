@@ -30,6 +30,7 @@ class Family:
     macs: str | None = None  # (ModelConfig) -> MACs, when the shared one-stream count does not apply
     own_formats: tuple[str, ...] = ()  # checkpoint formats (`models.checkpoint.detect`) that only it can load
     online_template: bool = False  # the template encoder also takes an online template (calibration crops)
+    candidate_elimination: tuple[tuple[int, ...], float] | None = None  # (block indices, keep ratio) for ce=True
 
     def hook(self, field: str) -> Any:
         """The object a hook field names, imported now."""

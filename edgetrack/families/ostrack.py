@@ -11,12 +11,9 @@ OSTRACK = Family(
     model_class="edgetrack.models.tracker:TrackerModel",
     compression="edgetrack.compress.task:make_compression",
     tracker="edgetrack.runtime.tracker:Tracker.from_model",
+    candidate_elimination=((3, 6, 9), 0.7),  # OSTrack-256's, turned on by `create_model(..., ce=True)`
 )
 FAMILIES.add("ostrack", OSTRACK)
-
-#: OSTrack-256's candidate-elimination settings, turned on by `create_model(..., ce=True)`.
-OSTRACK_CE_LOC = (3, 6, 9)
-OSTRACK_CE_KEEP = 0.7
 
 PRESETS.add("ostrack256", ModelConfig(name="ostrack256"))
 PRESETS.add(

@@ -10,7 +10,7 @@ from edgetrack.artifacts import atomic_folder, file_hashes, make_manifest, write
 from edgetrack.config.base import build_config
 from edgetrack.config.model import ModelConfig
 from edgetrack.errors import CheckpointError, ModelError
-from edgetrack.families import family_of, format_owner
+from edgetrack.families import family, family_of, format_owner
 from edgetrack.models.checkpoint import (
     block_count,
     cast_like,
@@ -31,7 +31,8 @@ def is_model_folder(path: str | Path) -> bool:
 
 
 def model_config(name_or_path: str | Path, **overrides: Any) -> ModelConfig:
-    """The config of a preset or model folder with `overrides` applied; `ce=True` enables OSTrack's CE."""
+    """The config of a preset or model folder with `overrides` applied; `ce=True` enables the family's candidate
+    elimination (OSTrack's)."""
     ce = overrides.pop("ce", None)
     if is_model_folder(name_or_path):
         base = read_folder_config(name_or_path)
@@ -41,10 +42,13 @@ def model_config(name_or_path: str | Path, **overrides: Any) -> ModelConfig:
         base = PRESETS.get(str(name_or_path)).to_dict()
     data = {**base, **overrides}
     if ce:
+        name = str(data.get("family", "ostrack"))
+        settings = family(name).candidate_elimination
+        if settings is None:
+            raise ModelError(f"family {name} has no candidate elimination: ce=True is for the OSTrack family")
+        locations, keep = settings
         depth = int(data.get("depth", 12))
-        from edgetrack.families.ostrack import OSTRACK_CE_KEEP, OSTRACK_CE_LOC
-
-        data.update(ce_loc=[i for i in OSTRACK_CE_LOC if i < depth], ce_keep_ratio=OSTRACK_CE_KEEP)
+        data.update(ce_loc=[i for i in locations if i < depth], ce_keep_ratio=keep)
     elif ce is False:
         data["ce_loc"] = []
     return build_config(ModelConfig, data)

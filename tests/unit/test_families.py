@@ -76,3 +76,13 @@ def test_no_stage_branches_on_a_family_name() -> None:
              if str(p.relative_to(PACKAGE)) not in FAMILY_MODULES
              for i, line in enumerate(p.read_text().splitlines(), 1) if pattern.search(line)]
     assert found == []
+
+
+def test_candidate_elimination_comes_from_the_family() -> None:
+    from edgetrack.errors import ModelError
+    from edgetrack.models.factory import model_config
+
+    assert tuple(model_config("ostrack256", ce=True).ce_loc) == family("ostrack").candidate_elimination[0]
+    assert tuple(model_config("tiny", ce=True).ce_loc) == (3,)  # blocks past a 4-block model's depth are dropped
+    with pytest.raises(ModelError, match="family mixformerv2 has no candidate elimination"):
+        model_config("mixformerv2_s", ce=True)
