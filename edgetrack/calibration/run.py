@@ -18,7 +18,7 @@ def model_spec(model: str) -> ProcessingSpec:
     """Processing constants of a model folder, exported artifact or preset."""
     path = Path(model)
     if (path / "io_spec.json").is_file():
-        from edgetrack.export.spec import IOSpec
+        from edgetrack.runtime.io_spec import IOSpec
 
         return ProcessingSpec.from_io_spec(IOSpec.load(path))
     return ProcessingSpec.from_model_config(_config(model))

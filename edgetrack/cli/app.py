@@ -20,7 +20,7 @@ from edgetrack.cli import pipeline as pipeline_cmd
 from edgetrack.cli import targets as targets_cmd
 from edgetrack.cli import track as track_cmd
 from edgetrack.cli import train as train_cmd
-from edgetrack.cli.console import err
+from edgetrack.console import err
 from edgetrack.errors import EdgetrackError
 
 app = typer.Typer(

@@ -9,7 +9,7 @@ from typing import Any
 
 import typer
 
-from edgetrack.cli.console import err, out
+from edgetrack.console import err, out
 
 
 def ratios(reports: list[dict[str, Any]]) -> list[dict[str, Any]]:

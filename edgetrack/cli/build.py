@@ -6,8 +6,8 @@ from pathlib import Path
 
 import typer
 
-from edgetrack.cli.console import err, out
 from edgetrack.cli.options import REPLACE_OPTION
+from edgetrack.console import err, out
 
 
 def build(

@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-from edgetrack.cli.console import err, out
+from edgetrack.console import err, out
 
 
 def calibrate(

@@ -8,7 +8,7 @@ from importlib import metadata
 import typer
 from rich.table import Table
 
-from edgetrack.cli.console import out
+from edgetrack.console import out
 
 # (label, distribution names to try): several TensorRT and cuda-python wheels exist under different names.
 PACKAGES = (

@@ -7,8 +7,8 @@ from pathlib import Path
 import typer
 
 from edgetrack.artifacts import read_manifest
-from edgetrack.cli.console import out
 from edgetrack.cli.options import REPLACE_OPTION
+from edgetrack.console import out
 
 
 def written(folder: Path, graphs: list[str] | None, precision: str) -> str:

@@ -7,8 +7,8 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from edgetrack.cli.console import err, out
 from edgetrack.cli.train import LABELER_HELP
+from edgetrack.console import err, out
 
 
 def label(

@@ -4,36 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import torch
 import typer
 from rich.table import Table
 
-from edgetrack.cli.console import out
 from edgetrack.cli.options import REPLACE_OPTION
-from edgetrack.models.factory import build_model, model_config
+from edgetrack.console import out
 from edgetrack.models.presets import list_models
-from edgetrack.models.profile import count_macs, count_parameters
+from edgetrack.models.profile import count_parameters, describe
 
 app = typer.Typer(no_args_is_help=True)
-
-
-def describe(name_or_path: str) -> dict[str, object]:
-    """Size and shape facts of a preset or model folder, without allocating its weights."""
-    cfg = model_config(name_or_path)
-    with torch.device("meta"):
-        model = build_model(cfg)
-    return {
-        "name": cfg.name,
-        "parameters": count_parameters(model),
-        "gmacs": round(count_macs(cfg) / 1e9, 2),
-        "gmacs_ce": round(count_macs(cfg, ce=True) / 1e9, 2),
-        "depth": cfg.depth,
-        "embed_dim": cfg.embed_dim,
-        "num_heads": cfg.num_heads,
-        "template": f"{cfg.template_size}x{cfg.template_size} (factor {cfg.template_factor})",
-        "search": f"{cfg.search_size}x{cfg.search_size} (factor {cfg.search_factor})",
-        "feature_map": f"{cfg.search_feat}x{cfg.search_feat}",
-    }
 
 
 @app.command("list")

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import typer
 
-from edgetrack.cli.console import out
 from edgetrack.cli.options import SET_OPTION
+from edgetrack.console import out
 
 app = typer.Typer(no_args_is_help=True)
 

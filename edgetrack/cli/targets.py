@@ -8,7 +8,7 @@ import typer
 import yaml
 from rich.table import Table
 
-from edgetrack.cli.console import out
+from edgetrack.console import out
 
 app = typer.Typer(no_args_is_help=True)
 

@@ -13,7 +13,7 @@ from typing import IO, Any
 
 import typer
 
-from edgetrack.cli.console import err, out
+from edgetrack.console import err, out
 from edgetrack.errors import ArtifactError, ConfigError, TrackingError
 
 RESULT_SUFFIXES = (".txt", ".jsonl")

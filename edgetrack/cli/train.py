@@ -6,9 +6,9 @@ from pathlib import Path
 
 import typer
 
-from edgetrack.cli.console import out
 from edgetrack.cli.options import CONFIG_OPTION, SET_OPTION, resolve
 from edgetrack.compress.config import CompressConfig, TrainStageConfig
+from edgetrack.console import out
 from edgetrack.models.presets import check_model_name
 
 DATA_HELP = ("Comma-separated training datasets: lasot, got10k, coco, trackingnet, synthetic-train, or "

@@ -6,21 +6,15 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from edgetrack.config.base import FrozenConfig
-
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
+from edgetrack.config.processing import CropSettings
 
 
-class ModelConfig(FrozenConfig):
-    """Everything needed to rebuild a tracker model; stored as config.json beside its weights."""
+class ModelConfig(CropSettings):
+    """Everything needed to rebuild a tracker model; stored as config.json beside its weights (the processing
+    fields come from `CropSettings`)."""
 
     name: str = "custom"
     family: str = "ostrack"
-    template_size: int = Field(128, gt=0)
-    search_size: int = Field(256, gt=0)
-    template_factor: float = Field(2.0, gt=0)
-    search_factor: float = Field(4.0, gt=0)
     patch_size: int = Field(16, gt=0)  # the token grid's stride, whatever the stem
     # OSTrack's patch projection; strided 3x3 conv-BN-ReLU layers with a 1x1 projection ("conv"); or VitTrack's
     # strided 3x3 convolutions with biases and HardSwish between them, the last one giving `embed_dim`
@@ -40,12 +34,6 @@ class ModelConfig(FrozenConfig):
     drop_path: float = Field(0.0, ge=0, lt=1)
     ce_loc: tuple[int, ...] = ()
     ce_keep_ratio: float = Field(0.7, gt=0, le=1)
-    # windowed peak score below which the runtime keeps the previous box (cv2.TrackerVit: 0.2); 0 never holds
-    min_score: float = Field(0.0, ge=0, lt=1)
-    # whole-pixel boxes and cv2.TrackerVit's crop origin (`crop_geometry(integer=True)`) instead of OSTrack's
-    integer_boxes: bool = False
-    mean: tuple[float, float, float] = IMAGENET_MEAN
-    std: tuple[float, float, float] = IMAGENET_STD
 
     @model_validator(mode="after")
     def _check(self) -> ModelConfig:

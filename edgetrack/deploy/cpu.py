@@ -31,7 +31,7 @@ from edgetrack.artifacts import (
 from edgetrack.deploy.sources import CALIBRATION, export_samples
 from edgetrack.errors import ArtifactError, ConfigError, MissingDependencyError
 from edgetrack.eval.latency import time_calls
-from edgetrack.export.spec import IOSpec
+from edgetrack.runtime.io_spec import IOSpec
 
 #: precisions the CPU target builds; fp16 runs on ONNX Runtime's CPU provider only through casts, so it is left out
 CPU_PRECISIONS = ("fp32", "int8")

@@ -9,7 +9,7 @@ import numpy as np
 from edgetrack.artifacts import verify_file
 from edgetrack.deploy.targets import TargetProfile
 from edgetrack.errors import ArtifactError, ConfigError
-from edgetrack.export.spec import IOSpec
+from edgetrack.runtime.io_spec import IOSpec
 
 CALIBRATION = "calibration.npz"
 

@@ -22,8 +22,8 @@ from edgetrack.deploy.sources import CALIBRATION, variant_name
 from edgetrack.deploy.targets import TargetProfile
 from edgetrack.errors import ArtifactError
 from edgetrack.export.mixformerv2 import ENCODER, ENCODER_INPUTS, SPEC, load_spec
-from edgetrack.export.spec import IOSpec, TensorSpec
 from edgetrack.export.split_variants import GRAPHS, graph_file, step_calibration
+from edgetrack.runtime.io_spec import IOSpec, TensorSpec
 
 README = "README.md"
 

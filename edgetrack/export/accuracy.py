@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from edgetrack.errors import ConfigError, EdgetrackError
-from edgetrack.export.spec import IOSpec
 from edgetrack.runtime.contract import BaseTracker
+from edgetrack.runtime.io_spec import IOSpec
 
 ACCURACY_BENCHMARK = "synthetic-test"
 ACCURACY_SEQUENCES = 50  # synthetic-test's size

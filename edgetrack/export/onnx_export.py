@@ -9,9 +9,9 @@ import torch
 from torch import Tensor, nn
 
 from edgetrack.errors import MissingDependencyError
-from edgetrack.export.spec import IOSpec
 from edgetrack.models.tracker import TrackerModel
 from edgetrack.runtime.decode_torch import decode_torch
+from edgetrack.runtime.io_spec import IOSpec
 
 OPSET = 17
 

@@ -15,9 +15,9 @@ from edgetrack.export.accuracy import check_gate, check_sequence_count, variant_
 from edgetrack.export.onnx_export import export_onnx
 from edgetrack.export.parity import onnx_parity, real_crops
 from edgetrack.export.precision import check_ranges, to_fp16, to_int8
-from edgetrack.export.spec import IOSpec
 from edgetrack.families import family_of
 from edgetrack.models.factory import create_model, is_model_folder
+from edgetrack.runtime.io_spec import IOSpec
 
 FP32_TOLERANCE = 1e-4
 

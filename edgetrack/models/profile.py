@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import torch
 from torch import nn
 
 from edgetrack.config.model import ModelConfig
@@ -77,3 +78,24 @@ def mixformer_macs(cfg: ModelConfig, search_step: bool = False) -> int:
     total += cfg.depth * (rows * 4 * c * c + attention + 2 * rows * c * hidden)
     heads = _PRED_TOKENS * (c * c + c * cfg.head_bins) + _PRED_TOKENS * (c * c + c)
     return total + heads
+
+
+def describe(name_or_path: str) -> dict[str, object]:
+    """Size and shape facts of a preset or model folder, without allocating its weights."""
+    from edgetrack.models.factory import build_model, model_config  # the factory sits above the profile
+
+    cfg = model_config(name_or_path)
+    with torch.device("meta"):
+        model = build_model(cfg)
+    return {
+        "name": cfg.name,
+        "parameters": count_parameters(model),
+        "gmacs": round(count_macs(cfg) / 1e9, 2),
+        "gmacs_ce": round(count_macs(cfg, ce=True) / 1e9, 2),
+        "depth": cfg.depth,
+        "embed_dim": cfg.embed_dim,
+        "num_heads": cfg.num_heads,
+        "template": f"{cfg.template_size}x{cfg.template_size} (factor {cfg.template_factor})",
+        "search": f"{cfg.search_size}x{cfg.search_size} (factor {cfg.search_factor})",
+        "feature_map": f"{cfg.search_feat}x{cfg.search_feat}",
+    }

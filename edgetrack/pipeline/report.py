@@ -60,7 +60,7 @@ def _teacher_vs_student(models: dict[str, str], by_name: dict[str, StageResult])
 
 def _metric(metric: str, label: str, model: str, by_name: dict[str, StageResult]) -> Any:
     if metric in ("parameters", "GMACs", "blocks"):
-        from edgetrack.cli.models import describe
+        from edgetrack.models.profile import describe
 
         facts = describe(model)
         return {"parameters": f"{facts['parameters']:,}", "GMACs": facts["gmacs"], "blocks": facts["depth"]}[metric]

@@ -128,8 +128,8 @@ def baseline_models(specs: tuple[str, ...]) -> dict[str, str]:
 
 def _eval(cfg: PipelineConfig, out: Path, models: dict[str, str], parents: dict[str, str],
           say: Announce) -> StageResult:
-    from edgetrack.cli.eval import evaluate_model
     from edgetrack.eval.benchmarks import BENCHMARKS
+    from edgetrack.eval.evaluate import evaluate_model
     from edgetrack.eval.report import save_plots
 
     ev = cfg.eval

@@ -43,7 +43,7 @@ def open_backend(folder: Path, backend: str = "auto", device: str = "cpu") -> tu
     if backend == "onnxruntime":
         if onnx is None:
             raise ArtifactError(f"{folder} holds no ONNX model ({' or '.join(ONNX_NAMES)}); run edgetrack export")
-        from edgetrack.export.spec import IOSpec
+        from edgetrack.runtime.io_spec import IOSpec
 
         spec = IOSpec.load(folder)
         verify_file(onnx)

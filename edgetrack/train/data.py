@@ -22,7 +22,7 @@ def stage_sources(data: Any, labeler: Labeler | None, dist: DistInfo
 
     Rank 0 labels first so that the other ranks find every clip in the cache.
     """
-    from edgetrack.cli.console import err
+    from edgetrack.console import err
 
     sources: list[SequenceABC[Sequence]] = []
     if dist.is_main:

@@ -17,7 +17,7 @@ from rich.progress import (
 )
 from rich.text import Text
 
-from edgetrack.cli.console import err
+from edgetrack.console import err
 
 SHOWN = ("total", "track", "pred", "feat", "iou", "p")
 

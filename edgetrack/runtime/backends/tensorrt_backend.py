@@ -33,7 +33,7 @@ from edgetrack.runtime.cuda.api import on_device, warn_once
 from edgetrack.runtime.decode import decode_frame, hann2d, windowed_peak
 
 if TYPE_CHECKING:
-    from edgetrack.export.spec import IOSpec
+    from edgetrack.runtime.io_spec import IOSpec
 
 MAPS = ("score_map", "size_map", "offset_map")
 
@@ -68,7 +68,7 @@ def device_index(device: str | int) -> int:
 
 def engine_io_spec(info: Any, folder: Path) -> IOSpec:
     """The IOSpec stored in an engine's `engine.json`; an ArtifactError naming the file when it is invalid."""
-    from edgetrack.export.spec import IOSpec
+    from edgetrack.runtime.io_spec import IOSpec
 
     try:
         return build_config(IOSpec, dict(info.io_spec))

@@ -18,8 +18,8 @@ from edgetrack.deploy.plan import TargetMismatchError
 from edgetrack.deploy.run import run_build
 from edgetrack.errors import ArtifactError, ConfigError
 from edgetrack.export.run import run_export
-from edgetrack.export.spec import IOSpec
 from edgetrack.runtime.engine_info import load_engine_info
+from edgetrack.runtime.io_spec import IOSpec
 
 NO_GPU = Host(tensorrt=None, gpu=None, why_no_gpu="no CUDA GPU is visible")
 

@@ -17,9 +17,9 @@ from edgetrack.deploy.split import graph_io_spec, is_split_build
 from edgetrack.errors import ArtifactError
 from edgetrack.export.mixformerv2 import ENCODER, SPEC, STEP, input_shapes, load_spec
 from edgetrack.export.run import run_export
-from edgetrack.export.spec import IOSpec
 from edgetrack.models.factory import build_model, save_model
 from edgetrack.runtime.engine_info import load_engine_info
+from edgetrack.runtime.io_spec import IOSpec
 from edgetrack.runtime.tracker import Tracker
 from tests.unit.deploy.test_bundle import NO_GPU, FakeTensorRT
 from tests.unit.models.test_mixformerv2 import MICRO_MIX

@@ -155,7 +155,6 @@ def test_runtime_runs_under_python_3_8(tmp_path) -> None:
 
 def test_runtime_follows_integer_boxes_and_min_score_as_edgetrack(tmp_path, export_dir, monkeypatch) -> None:
     import json
-    from dataclasses import replace
 
     pytest.importorskip("onnxruntime")
     from edgetrack.runtime.artifact import open_backend
@@ -166,7 +165,7 @@ def test_runtime_follows_integer_boxes_and_min_score_as_edgetrack(tmp_path, expo
     seq = synthetic_sequence(7400, length=12)
     theirs = _device_boxes(tmp_path, folder, monkeypatch, seq)
     backend, spec = open_backend(export_dir, "onnxruntime")
-    ours, _ = track_sequence(Tracker(backend, replace(spec, integer_boxes=True, min_score=0.05)), seq)
+    ours, _ = track_sequence(Tracker(backend, spec.replace(integer_boxes=True, min_score=0.05)), seq)
     np.testing.assert_allclose(theirs, ours[1:], atol=1e-9)
     assert np.all(theirs == np.floor(theirs))  # whole pixels: clipping integers keeps them integers
 

@@ -10,10 +10,10 @@ from edgetrack.artifacts import read_manifest
 from edgetrack.cli.app import run
 from edgetrack.errors import ArtifactError
 from edgetrack.export.parity import real_crops
-from edgetrack.export.spec import IOSpec
 from edgetrack.models import save_model
 from edgetrack.models.tracker import TrackerModel
 from edgetrack.runtime.decode import decode, hann2d
+from edgetrack.runtime.io_spec import IOSpec
 from edgetrack.runtime.tracker import Tracker
 from tests.conftest import MICRO, randomize_bn
 

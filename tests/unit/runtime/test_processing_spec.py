@@ -2,21 +2,30 @@
 
 from __future__ import annotations
 
-from dataclasses import fields
-
 import pytest
 
 from edgetrack.errors import ConfigError
-from edgetrack.export.spec import IOSpec
 from edgetrack.models.presets import PRESETS, preset_config
+from edgetrack.runtime.io_spec import IOSpec
 from edgetrack.runtime.spec import ProcessingSpec
 
-NAMES = [f.name for f in fields(ProcessingSpec)]
+NAMES = list(ProcessingSpec.model_fields)
 
 
 def test_the_io_spec_stores_exactly_the_processing_fields() -> None:
     io_only = {"inputs", "outputs", "layout", "fused_postprocess", "model_name", "extra"}
     assert set(IOSpec.model_fields) - io_only == set(NAMES)
+
+
+def test_a_processing_field_is_declared_once() -> None:
+    # every processing field but the feature size (a model config derives it) is inherited, not redeclared
+    from edgetrack.config.model import ModelConfig
+    from edgetrack.config.processing import CropSettings
+
+    shared = set(CropSettings.model_fields)
+    assert shared <= set(ModelConfig.model_fields) and set(NAMES) == shared | {"feat_size"}
+    for cls in (ModelConfig, ProcessingSpec, IOSpec):
+        assert not shared & set(vars(cls).get("__annotations__", {})), cls
 
 
 @pytest.mark.parametrize("name", PRESETS.names())
@@ -40,5 +49,5 @@ def test_an_invalid_spec_is_refused() -> None:
         template_size, search_size, template_factor, search_factor, feat_size = 64, 128, 2.0, 4.0, 16
         mean, std, min_score = (0.5, 0.5, 0.5), (0.2, 0.2, 0.2), 1.5
 
-    with pytest.raises(ConfigError, match="0 <= min_score < 1"):
+    with pytest.raises(ConfigError, match="min_score"):
         ProcessingSpec.read(Source())

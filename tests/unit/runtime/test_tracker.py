@@ -206,32 +206,27 @@ def test_float_frames_on_the_0_1_scale_are_refused_with_the_fix() -> None:
 
 def test_min_score_holds_the_box_when_the_windowed_peak_is_below_it() -> None:
     # FakeBackend's peak: raw 0.9 x Hann 0.75 x 0.75 = 0.506 windowed; 0.6 sits between the two
-    from dataclasses import replace
 
-    held = Tracker(FakeBackend(), replace(SPEC, min_score=0.6))
+    held = Tracker(FakeBackend(), SPEC.replace(min_score=0.6))
     held.initialize(frame(), INIT)
     result = held.track(frame(1))
     assert result.box == INIT and result.score == pytest.approx(0.9)
-    moved = Tracker(FakeBackend(), replace(SPEC, min_score=0.5))
+    moved = Tracker(FakeBackend(), SPEC.replace(min_score=0.5))
     moved.initialize(frame(), INIT)
     assert moved.track(frame(1)).box != INIT
 
 
 def test_min_score_outside_0_1_is_refused() -> None:
-    from dataclasses import replace
-
     from edgetrack.errors import ConfigError
 
     with pytest.raises(ConfigError, match="min_score"):
-        replace(SPEC, min_score=1.5)
+        SPEC.replace(min_score=1.5)
 
 
 def test_integer_boxes_keep_whole_pixels_and_map_back_from_the_crop_origin() -> None:
-    from dataclasses import replace
-
     from edgetrack.data.crops import crop_geometry, map_box_back
 
-    tracker = Tracker(FakeBackend(), replace(SPEC, integer_boxes=True))
+    tracker = Tracker(FakeBackend(), SPEC.replace(integer_boxes=True))
     tracker.initialize(frame(), (100.6, 80.2, 40.9, 20.5))
     crop = crop_geometry((100, 80, 40, 20), SPEC.search_factor, SPEC.search_size, integer=True)
     # FakeBackend's peak decodes to (5.25 / 8, 2.5 / 8, 0.3, 0.2) in the crop

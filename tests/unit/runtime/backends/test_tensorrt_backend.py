@@ -14,12 +14,12 @@ import pytest
 
 from edgetrack.data.crops import Crop, crop_and_resize, crop_geometry, normalize
 from edgetrack.errors import ArtifactError, EdgetrackError
-from edgetrack.export.spec import IOSpec
 from edgetrack.runtime import artifact
 from edgetrack.runtime.artifact import open_backend
 from edgetrack.runtime.backends.base import BACKENDS, Backend, available_backends, get_backend
 from edgetrack.runtime.backends.tensorrt_backend import TensorRTBackend, device_index, unavailable_reason
 from edgetrack.runtime.decode import decode, hann2d
+from edgetrack.runtime.io_spec import IOSpec
 from edgetrack.runtime.spec import ProcessingSpec
 from edgetrack.runtime.tracker import Tracker
 from tests.conftest import MICRO
@@ -208,10 +208,9 @@ def test_device_hook_gives_the_host_path_results_with_the_shared_crop() -> None:
 
 def test_min_score_holds_the_same_frames_on_the_host_and_device_paths() -> None:
     """One rule: the windowed peak. The raw peak (0.9 on every frame here) would never hold a box."""
-    from dataclasses import replace
 
     video = frames(12)
-    strict = replace(SPEC, min_score=0.5)
+    strict = SPEC.replace(min_score=0.5)
 
     def boxes(backend: Backend) -> list[tuple]:
         tracker = Tracker(backend, strict)

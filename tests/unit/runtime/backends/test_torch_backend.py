@@ -26,7 +26,6 @@ def test_device_path_tracks_like_the_host_path(micro_model) -> None:
 
 def test_device_path_holds_the_box_on_the_same_frames_as_the_host_path(micro_model) -> None:
     """min_score compares the windowed peak on both paths (the raw peak on the device path moved boxes)."""
-    from dataclasses import replace
 
     from edgetrack.runtime.decode import decode_frame
 
@@ -36,7 +35,7 @@ def test_device_path_holds_the_box_on_the_same_frames_as_the_host_path(micro_mod
     infer = recorder.backend.infer
     recorder.backend.infer = lambda inputs: seen.append(decode_frame(out := infer(inputs), recorder.window)[2]) or out
     _track(recorder)
-    strict = replace(spec, min_score=float(sorted(seen)[2]))  # the two lowest frames fall below it
+    strict = spec.replace(min_score=float(sorted(seen)[2]))  # the two lowest frames fall below it
     host = _track(Tracker(TorchBackend(micro_model), strict))
     held = sum(a == b for a, b in zip(host, host[1:], strict=False))
     assert 0 < held < len(host) - 1

@@ -21,21 +21,12 @@ class TensorSpec(FrozenConfig):
     dtype: str = "float32"
 
 
-class IOSpec(FrozenConfig):
-    """What a backend and the preprocessor need to know about an exported model: tensors, and the fields of
-    `runtime.spec.ProcessingSpec` stored flat beside them (a test keeps the two field lists equal)."""
+class IOSpec(ProcessingSpec):
+    """What a backend and the preprocessor need to know about an exported model: its tensors, and the processing
+    fields (inherited from `ProcessingSpec`) stored flat beside them in io_spec.json."""
 
     inputs: tuple[TensorSpec, ...]
     outputs: tuple[TensorSpec, ...]
-    template_size: int
-    search_size: int
-    template_factor: float
-    search_factor: float
-    feat_size: int
-    mean: tuple[float, float, float]
-    std: tuple[float, float, float]
-    min_score: float = 0.0  # windowed peak below which the runtime keeps the previous box
-    integer_boxes: bool = False  # whole-pixel box state and cv2.TrackerVit's crop origin
     layout: str = "NCHW, RGB, (x/255 - mean)/std"
     fused_postprocess: bool = False
     model_name: str = ""
@@ -52,7 +43,7 @@ class IOSpec(FrozenConfig):
         return cls(inputs=(TensorSpec(name="template", shape=(1, 3, t, t)),
                            TensorSpec(name="search", shape=(1, 3, s, s))),
                    outputs=outputs, fused_postprocess=fused, model_name=cfg.name,
-                   **ProcessingSpec.from_model_config(cfg).to_dict())  # the processing fields, read once
+                   **ProcessingSpec.read(cfg).to_dict())
 
     def input(self, name: str) -> TensorSpec:
         return next(t for t in self.inputs if t.name == name)
