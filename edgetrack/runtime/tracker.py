@@ -12,6 +12,9 @@ Backend hooks (optional; any `Backend` works without them, and then the loop is 
   geometry) and does the map-back and clipping on the host. Timings: "pre" is frame checks and the crop
   geometry, "infer" the whole device step (upload, crop kernel, engine, decode), "post" map-back and clipping.
 
+Timings (ms) per frame: "pre" (frame checks, crop, normalise), "infer", "post" (decode, map-back), and the finer
+"crop", "normalise", "decode" and "map" inside them.
+
 With `spec.min_score > 0` (VitTrack: 0.2, as `cv2.TrackerVit`) a frame whose windowed peak score falls below it
 keeps the previous box, on every path: `track_device` backends report the windowed peak too (`decode_frame`).
 With `spec.integer_boxes` (VitTrack) the box state is whole pixels and crops use `cv2.TrackerVit`'s origin.
@@ -26,7 +29,16 @@ from typing import Any
 
 import numpy as np
 
-from edgetrack.data.crops import CLIP_MARGIN, clip_box, crop_geometry, map_box_back, preprocess
+from edgetrack.data.crops import (
+    CLIP_MARGIN,
+    Crop,
+    clip_box,
+    crop_and_resize,
+    crop_geometry,
+    map_box_back,
+    normalize,
+    preprocess,
+)
 from edgetrack.errors import ArtifactError, TrackingError
 from edgetrack.runtime.backends.base import Backend
 from edgetrack.runtime.contract import BaseTracker, TrackResult
@@ -128,20 +140,32 @@ class Tracker(BaseTracker):
             t1 = time.perf_counter()
             box_norm, score, peak = track_device(image, crop)
             t2 = time.perf_counter()
+            stages = {"crop": (t1 - t0) * 1e3, "normalise": 0.0}
         else:
-            search, crop = preprocess(image, self._box, s.search_factor, s.search_size, s.mean, s.std,
-                                      s.integer_boxes)
+            crop = crop_geometry(self._box, s.search_factor, s.search_size, s.integer_boxes)
+            pixels = crop_and_resize(image, crop)
+            tc = time.perf_counter()
+            search = normalize(pixels, s.mean, s.std)[None]
             t1 = time.perf_counter()
             out = self.backend.infer(self._inputs(search))
             t2 = time.perf_counter()
             box_norm, score, peak = self._decode(out)
-        height, width = self._frame_shape  # type: ignore[misc]
-        if peak >= s.min_score:  # below it the response is no target (cv2.TrackerVit: black frames): hold the box
-            mapped = map_box_back(box_norm, crop)
-            self._box = clip_box(np.floor(mapped) if s.integer_boxes else mapped, width, height, CLIP_MARGIN)
+            stages = {"crop": (tc - t0) * 1e3, "normalise": (t1 - tc) * 1e3}
+        td = time.perf_counter()
+        self._box = self._next_box(box_norm, peak, crop)
         t3 = time.perf_counter()
-        timings = {"pre": (t1 - t0) * 1e3, "infer": (t2 - t1) * 1e3, "post": (t3 - t2) * 1e3}
+        timings = {"pre": (t1 - t0) * 1e3, "infer": (t2 - t1) * 1e3, "post": (t3 - t2) * 1e3, **stages,
+                   "decode": (td - t2) * 1e3, "map": (t3 - td) * 1e3}
         return TrackResult(tuple(float(v) for v in self._box), score, timings)  # type: ignore[arg-type]
+
+    def _next_box(self, box_norm: np.ndarray, peak: float, crop: Crop) -> np.ndarray:
+        """The new box state: the decoded box mapped back and clipped, or the old box where the peak is too low."""
+        s = self.spec
+        if peak < s.min_score:  # no target in the response (cv2.TrackerVit: black frames): hold the box
+            return self._box  # type: ignore[return-value]
+        height, width = self._frame_shape  # type: ignore[misc]
+        mapped = map_box_back(box_norm, crop)
+        return clip_box(np.floor(mapped) if s.integer_boxes else mapped, width, height, CLIP_MARGIN)
 
     def _release(self) -> None:
         self.backend.close()

@@ -66,7 +66,10 @@ def test_two_frames_by_hand() -> None:
     # cx = 74.8125 + 120 - 57 = 137.8125, cy = 35.625 + 90 - 57 = 68.625, w = 34.2, h = 22.8
     np.testing.assert_allclose(r1.box, [137.8125 - 17.1, 68.625 - 11.4, 34.2, 22.8], rtol=1e-6)
     assert r1.score == pytest.approx(0.9)  # raw score at the windowed peak
-    assert set(r1.timings) == {"pre", "infer", "post"} and all(v >= 0 for v in r1.timings.values())
+    t = r1.timings
+    assert set(t) == {"pre", "infer", "post", "crop", "normalise", "decode", "map"} and min(t.values()) >= 0
+    # the fine stages are the coarse ones split up
+    assert t["crop"] + t["normalise"] <= t["pre"] + 1e-9 and t["decode"] + t["map"] == pytest.approx(t["post"])
     r2 = tracker.track(frame(2))
     # prev (120.7125, 57.225, 34.2, 22.8): side ceil(sqrt(779.76)*4) = 112, centre (137.8125, 68.625), half 56
     # cx = 73.5 + 137.8125 - 56 = 155.3125, cy = 35 + 68.625 - 56 = 47.625, w = 33.6, h = 22.4
