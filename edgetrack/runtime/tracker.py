@@ -72,6 +72,7 @@ class Tracker(BaseTracker):
         self._template: np.ndarray | None = None
         self._box: np.ndarray | None = None
         self._frame_shape: tuple[int, int] | None = None
+        self.held = False  # whether the last frame kept the previous box (its peak fell below min_score)
 
     @classmethod
     def from_model(cls, model: Any, device: str = "cpu") -> Tracker:
@@ -124,7 +125,7 @@ class Tracker(BaseTracker):
         set_template = getattr(self.backend, "set_template", None)
         if callable(set_template):
             set_template(self._template)
-        self._box, self._frame_shape = b, (height, width)
+        self._box, self._frame_shape, self.held = b, (height, width), False
 
     def track(self, frame: np.ndarray) -> TrackResult:
         """Locate the target in `frame`, update the state, and return the box with per-stage timings."""
@@ -152,6 +153,7 @@ class Tracker(BaseTracker):
             box_norm, score, peak = self._decode(out)
             stages = {"crop": (tc - t0) * 1e3, "normalise": (t1 - tc) * 1e3}
         td = time.perf_counter()
+        self.held = bool(peak < s.min_score)
         self._box = self._next_box(box_norm, peak, crop)
         t3 = time.perf_counter()
         timings = {"pre": (t1 - t0) * 1e3, "infer": (t2 - t1) * 1e3, "post": (t3 - t2) * 1e3, **stages,
