@@ -36,15 +36,19 @@ def export(
     int8_attention: bool = typer.Option(True, "--int8-attention/--no-int8-attention", help="Quantise attention's "
                                         "products of two activations (q k^T, attn v) too; --no-int8-attention keeps "
                                         "them in floating point and quantises only layers with weights."),
+    dynamic_batch: bool = typer.Option(False, "--dynamic-batch", help="Free the batch axis, so that one call "
+                                       "tracks several targets (Tracker.track_many); for ONNX Runtime and the cpu "
+                                       "build, not for TensorRT targets."),
     replace: bool = REPLACE_OPTION,
 ) -> None:
-    """Export to ONNX (opset 17, static shapes); fails if outputs differ from torch by more than 1e-4."""
+    """Export to ONNX (opset 17, static shapes unless --dynamic-batch); fails if outputs differ from torch by more
+    than 1e-4."""
     from edgetrack.export.precision import parse_precisions
     from edgetrack.export.run import run_export
 
     folder = run_export(model, out_dir, fused=fuse_postprocess, precisions=parse_precisions(precision),
                         calib_path=calib, accuracy_sequences=accuracy_sequences, accuracy_gate=accuracy_gate,
-                        int8_ranges=int8_ranges, int8_attention=int8_attention,
+                        int8_ranges=int8_ranges, int8_attention=int8_attention, dynamic_batch=dynamic_batch,
                         replace=replace)
     manifest = read_manifest(folder)
     metrics, graphs = manifest["metrics"], manifest["config"].get("graphs")

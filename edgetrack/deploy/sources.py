@@ -19,7 +19,11 @@ def check_export(export_dir: Path) -> IOSpec:
     if not (export_dir / "model.onnx").is_file() or not (export_dir / "io_spec.json").is_file():
         raise ArtifactError(f"{export_dir} is not an export folder (model.onnx + io_spec.json); "
                             "run edgetrack export first")
-    return IOSpec.load(export_dir)
+    spec = IOSpec.load(export_dir)
+    if spec.dynamic_batch:
+        raise ConfigError(f"{export_dir} was exported with --dynamic-batch; TensorRT builds here take one target per "
+                          "call: export again without it (the cpu target runs either)")
+    return spec
 
 
 def choose_precision(profile: TargetProfile, precision: str | None) -> str:

@@ -1,4 +1,4 @@
-"""Export a tracker to ONNX (opset 17, static shapes) with an optional in-graph post-process."""
+"""Export a tracker to ONNX (opset 17, static shapes or a free batch axis) with an optional in-graph post-process."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
-from edgetrack.errors import MissingDependencyError
+from edgetrack.errors import ConfigError, MissingDependencyError
 from edgetrack.models.tracker import TrackerModel
 from edgetrack.runtime.decode_torch import decode_torch
 from edgetrack.runtime.io_spec import IOSpec
@@ -48,16 +48,23 @@ def require_onnx() -> None:
         raise MissingDependencyError("onnx", "onnx", "ONNX export") from None
 
 
-def export_onnx(model: TrackerModel, path: str | Path, fused: bool = False) -> IOSpec:
-    """Write `model` (eval mode, no CE) to `path`; return its IOSpec."""
+def export_onnx(model: TrackerModel, path: str | Path, fused: bool = False, dynamic_batch: bool = False) -> IOSpec:
+    """Write `model` (eval mode, no CE) to `path`; return its IOSpec. `dynamic_batch` frees the batch axis of every
+    input and output, so one call runs several targets (the fused post-process decodes one target, so not both)."""
     require_onnx()
+    if fused and dynamic_batch:
+        raise ConfigError("--fuse-postprocess decodes one target per call; export with one of it and "
+                          "--dynamic-batch, not both")
     cfg = model.cfg
     module = ExportModule(model, fused).eval().cpu()
-    spec = IOSpec.from_model_config(cfg, fused=fused)
+    spec = IOSpec.from_model_config(cfg, fused=fused, dynamic_batch=dynamic_batch)
+    names = [t.name for t in (*spec.inputs, *spec.outputs)]
+    axes = {name: {0: "batch"} for name in names} if dynamic_batch else None
     example = tuple(torch.zeros(t.shape) for t in spec.inputs)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # tracer warnings about shape arithmetic are expected and harmless
         with torch.no_grad():
             torch.onnx.export(module, example, str(path), input_names=[t.name for t in spec.inputs],
-                              output_names=[t.name for t in spec.outputs], opset_version=OPSET, dynamo=False)
+                              output_names=[t.name for t in spec.outputs], opset_version=OPSET, dynamo=False,
+                              dynamic_axes=axes)
     return spec

@@ -84,7 +84,7 @@ def make_variants(folder: Path, precisions: list[str], calib: CalibrationSet | N
 def run_export(model_path: str, out: str | Path, fused: bool = False, tolerance: float = FP32_TOLERANCE,
                precisions: list[str] | None = None, calib_path: str | Path | None = None,
                accuracy_sequences: int = 0, accuracy_gate: float | None = None, replace: bool = False,
-               int8_ranges: str = "minmax", int8_attention: bool = True) -> Path:
+               int8_ranges: str = "minmax", int8_attention: bool = True, dynamic_batch: bool = False) -> Path:
     """Export `model_path` (a model folder or preset with bundled weights) to OUT; refuse on parity failure.
 
     OUT may be missing, empty or an earlier export; anything else is refused unless `replace`.
@@ -102,11 +102,14 @@ def run_export(model_path: str, out: str | Path, fused: bool = False, tolerance:
     calib = CalibrationSet.load(calib_path) if calib_path else None
     model = create_model(model_path) if is_model_folder(model_path) else create_model(model_path, pretrained=True)
     if family_of(model).export == "split":  # two graphs (template encoder, search step), not one
+        if dynamic_batch:
+            raise ConfigError(f"{model_path} exports as two graphs (template encoder, search step) that track one "
+                              "target per call; export it without --dynamic-batch")
         return _export_split(model, model_path, Path(out), precisions, tolerance, calib, calib_path,
                              accuracy_sequences, accuracy_gate, replace)
     parent = sha256_file(Path(model_path) / "model.safetensors") if is_model_folder(model_path) else model_path
     with atomic_folder(out, kind="export", replace=replace) as folder:
-        spec = export_onnx(model, folder / "model.onnx", fused=fused)
+        spec = export_onnx(model, folder / "model.onnx", fused=fused, dynamic_batch=dynamic_batch)
         slimmed = simplify(folder / "model.onnx")
         parity = onnx_parity(model, folder / "model.onnx", fused=fused)
         worst = max(parity.values())
@@ -122,7 +125,8 @@ def run_export(model_path: str, out: str | Path, fused: bool = False, tolerance:
             shutil.copy(calib_path, folder / "calibration.npz")
         manifest = make_manifest("export", config={"fused_postprocess": fused, "opset": 17,
                                                    "precisions": precisions, "int8_ranges": int8_ranges,
-                                                   "int8_attention": int8_attention},
+                                                   "int8_attention": int8_attention,
+                                                   "dynamic_batch": dynamic_batch},
                                  parents={"model": parent, **({"calibration": calib.meta.get("fingerprint", "")}
                                                               if calib is not None else {})},
                                  metrics={"parity_fp32": parity, "parity_vs_fp32": variants,

@@ -34,6 +34,7 @@ class ExportStage(FrozenConfig):
     accuracy_gate: float | None = Field(None, ge=0)
     int8_ranges: Literal["minmax", "percentile", "entropy"] = "minmax"  # `edgetrack export --int8-ranges`
     int8_attention: bool = True  # False: `edgetrack export --no-int8-attention`
+    dynamic_batch: bool = False  # `edgetrack export --dynamic-batch`: several targets per call
 
 
 class BuildStage(FrozenConfig):

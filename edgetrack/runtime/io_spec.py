@@ -29,11 +29,13 @@ class IOSpec(ProcessingSpec):
     outputs: tuple[TensorSpec, ...]
     layout: str = "NCHW, RGB, (x/255 - mean)/std"
     fused_postprocess: bool = False
+    # the batch axis of every tensor is free (`export --dynamic-batch`): one call tracks several targets
+    dynamic_batch: bool = False
     model_name: str = ""
     extra: dict[str, Any] = Field(default_factory=dict)
 
     @classmethod
-    def from_model_config(cls, cfg: Any, fused: bool = False) -> IOSpec:
+    def from_model_config(cls, cfg: Any, fused: bool = False, dynamic_batch: bool = False) -> IOSpec:
         t, s, f = cfg.template_size, cfg.search_size, cfg.search_feat
         if fused:
             outputs = (TensorSpec(name="box", shape=(1, 4)), TensorSpec(name="score", shape=(1,)))
@@ -42,7 +44,7 @@ class IOSpec(ProcessingSpec):
                             for n, c in (("score_map", 1), ("size_map", 2), ("offset_map", 2)))
         return cls(inputs=(TensorSpec(name="template", shape=(1, 3, t, t)),
                            TensorSpec(name="search", shape=(1, 3, s, s))),
-                   outputs=outputs, fused_postprocess=fused, model_name=cfg.name,
+                   outputs=outputs, fused_postprocess=fused, dynamic_batch=dynamic_batch, model_name=cfg.name,
                    **ProcessingSpec.read(cfg).to_dict())
 
     def input(self, name: str) -> TensorSpec:

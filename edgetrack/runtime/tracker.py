@@ -44,6 +44,7 @@ from edgetrack.runtime.backends.base import Backend
 from edgetrack.runtime.contract import BaseTracker, TrackResult
 from edgetrack.runtime.decode import decode_frame, hann2d
 from edgetrack.runtime.frames import check_box, next_frame, to_rgb
+from edgetrack.runtime.multi_target import MultiTarget
 from edgetrack.runtime.spec import ProcessingSpec
 
 
@@ -62,8 +63,9 @@ def _is_preset_name(text: str) -> bool:
     return not path.exists() or text in list_models()  # any other existing file gets open_backend's message
 
 
-class Tracker(BaseTracker):
-    """`initialize(frame, box)` once, then `track(frame) -> TrackResult` per frame; any `Backend`."""
+class Tracker(MultiTarget, BaseTracker):
+    """`initialize(frame, box)` once, then `track(frame) -> TrackResult` per frame; any `Backend`. Several targets:
+    `initialize_many(frame, boxes)`, then `track_many(frame)` (`runtime.multi_target`)."""
 
     def __init__(self, backend: Backend, spec: ProcessingSpec) -> None:
         self.backend = backend
@@ -73,6 +75,8 @@ class Tracker(BaseTracker):
         self._box: np.ndarray | None = None
         self._frame_shape: tuple[int, int] | None = None
         self.held = False  # whether the last frame kept the previous box (its peak fell below min_score)
+        self._template_taken = False  # track_many set a target's template into a backend that holds one
+        self._init_targets()
 
     @classmethod
     def from_model(cls, model: Any, device: str = "cpu") -> Tracker:
@@ -117,11 +121,7 @@ class Tracker(BaseTracker):
         self._require_open()
         image = to_rgb(frame)
         height, width = image.shape[:2]
-        b = check_box(box, width, height)
-        s = self.spec
-        self._template, _ = preprocess(image, b, s.template_factor, s.template_size, s.mean, s.std, s.integer_boxes)
-        if s.integer_boxes:
-            b = np.floor(b)
+        self._template, b = self._start(image, box)
         set_template = getattr(self.backend, "set_template", None)
         if callable(set_template):
             set_template(self._template)
@@ -135,6 +135,9 @@ class Tracker(BaseTracker):
         t0 = time.perf_counter()
         image = next_frame(frame, self._frame_shape)
         s = self.spec
+        if self._template_taken:  # track_many gave a backend-held template to one of its targets
+            self.backend.set_template(self._template)
+            self._template_taken = False
         track_device = getattr(self.backend, "track_device", None)
         if callable(track_device) and image.dtype == np.uint8:
             crop = crop_geometry(self._box, s.search_factor, s.search_size, s.integer_boxes)
@@ -154,18 +157,27 @@ class Tracker(BaseTracker):
             stages = {"crop": (tc - t0) * 1e3, "normalise": (t1 - tc) * 1e3}
         td = time.perf_counter()
         self.held = bool(peak < s.min_score)
-        self._box = self._next_box(box_norm, peak, crop)
+        self._box = self._next_box(self._box, box_norm, peak, crop, self._frame_shape)  # type: ignore[arg-type]
         t3 = time.perf_counter()
         timings = {"pre": (t1 - t0) * 1e3, "infer": (t2 - t1) * 1e3, "post": (t3 - t2) * 1e3, **stages,
                    "decode": (td - t2) * 1e3, "map": (t3 - td) * 1e3}
         return TrackResult(tuple(float(v) for v in self._box), score, timings)  # type: ignore[arg-type]
 
-    def _next_box(self, box_norm: np.ndarray, peak: float, crop: Crop) -> np.ndarray:
-        """The new box state: the decoded box mapped back and clipped, or the old box where the peak is too low."""
+    def _start(self, image: np.ndarray, box: Sequence[float] | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(template input, first box state) of a target at `box` in the RGB `image`."""
+        height, width = image.shape[:2]
+        b = check_box(box, width, height)
+        s = self.spec
+        template, _ = preprocess(image, b, s.template_factor, s.template_size, s.mean, s.std, s.integer_boxes)
+        return template, (np.floor(b) if s.integer_boxes else b)
+
+    def _next_box(self, box: np.ndarray, box_norm: np.ndarray, peak: float, crop: Crop,
+                  frame_shape: tuple[int, int]) -> np.ndarray:
+        """The new box state: the decoded box mapped back and clipped, or the old `box` where the peak is too low."""
         s = self.spec
         if peak < s.min_score:  # no target in the response (cv2.TrackerVit: black frames): hold the box
-            return self._box  # type: ignore[return-value]
-        height, width = self._frame_shape  # type: ignore[misc]
+            return box
+        height, width = frame_shape
         mapped = map_box_back(box_norm, crop)
         return clip_box(np.floor(mapped) if s.integer_boxes else mapped, width, height, CLIP_MARGIN)
 

@@ -26,6 +26,11 @@ class Backend(ABC):
     def infer(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Run one forward pass on host arrays and return host arrays."""
 
+    @property
+    def max_batch(self) -> int | None:
+        """How many targets one `infer` call takes (inputs stacked on the first axis); None: any number."""
+        return 1
+
     def close(self) -> None:  # noqa: B027 - a hook with a default: most backends hold nothing to release
         """Release sessions, contexts and device memory now; backends holding none keep this default."""
 

@@ -46,10 +46,17 @@ class OnnxRuntimeBackend(Backend):
         self.input_names = [i.name for i in self.session.get_inputs()]
         self.output_names = [o.name for o in self.session.get_outputs()]
         self._binding = self.session.io_binding() if "CUDAExecutionProvider" in self.providers else None
+        first = {i.shape[0] if i.shape else 1 for i in self.session.get_inputs()}
+        # a named (or missing) first dimension is free: the export's --dynamic-batch
+        self._max_batch = next(iter(first)) if len(first) == 1 and isinstance(next(iter(first)), int) else None
 
     @classmethod
     def is_available(cls) -> bool:
         return find_spec("onnxruntime") is not None
+
+    @property
+    def max_batch(self) -> int | None:
+        return self._max_batch
 
     def close(self) -> None:
         self.session = None  # ONNX Runtime frees the session (its weights and arena) with its last reference

@@ -40,6 +40,10 @@ class TorchBackend(Backend):
     def is_available(cls) -> bool:
         return importlib.util.find_spec("torch") is not None
 
+    @property
+    def max_batch(self) -> int | None:
+        return None  # a torch model takes any batch
+
     def infer(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         missing = [k for k in INPUTS if k not in inputs]
         if missing:

@@ -13,7 +13,7 @@ NAMES = list(ProcessingSpec.model_fields)
 
 
 def test_the_io_spec_stores_exactly_the_processing_fields() -> None:
-    io_only = {"inputs", "outputs", "layout", "fused_postprocess", "model_name", "extra"}
+    io_only = {"inputs", "outputs", "layout", "fused_postprocess", "dynamic_batch", "model_name", "extra"}
     assert set(IOSpec.model_fields) - io_only == set(NAMES)
 
 
