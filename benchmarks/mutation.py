@@ -57,6 +57,9 @@ T_LOSSES = "tests/unit/compress/test_losses.py"
 T_STUDENT = "tests/unit/compress/test_student_init.py"
 T_OPENCV = "tests/unit/eval/test_opencv_trackers.py::"
 T_TRT = "tests/unit/runtime/backends/test_tensorrt_fake_driver.py::"
+T_MULTI = "tests/unit/runtime/test_multi_target.py"
+T_COMPAT = "tests/unit/test_cv2_compat.py"
+T_SPEC = "tests/unit/runtime/test_processing_spec.py"
 
 MUTATIONS: tuple[Mutation, ...] = (
     # --- results identity (edgetrack/eval/identity.py)
@@ -173,6 +176,20 @@ MUTATIONS: tuple[Mutation, ...] = (
     Mutation("trt-cuda-graph-never-destroyed", "tensorrt", "edgetrack/runtime/backends/tensorrt_backend.py",
              "            self._graph.destroy()\n", "            pass\n",
              (T_TRT + "test_a_cuda_graph_is_captured_once_replayed_and_destroyed_with_the_backend",)),
+    Mutation("many-targets-decode-the-first-row", "multi-target", "edgetrack/runtime/multi_target.py",
+             "{k: v[row:row + 1] for k, v in out.items()}", "{k: v[0:1] for k, v in out.items()}", (T_MULTI,)),
+    Mutation("many-targets-keep-the-single-template", "multi-target", "edgetrack/runtime/tracker.py",
+             "            self.backend.set_template(self._template)\n", "            pass\n", (T_MULTI,)),
+    Mutation("many-targets-one-call-each", "multi-target", "edgetrack/runtime/multi_target.py",
+             "size = self.backend.max_batch or len(ids)", "size = 1", (T_MULTI,)),
+    Mutation("compat-feeds-bgr", "cv2 compat", "edgetrack/cv2_compat.py",
+             "np.ascontiguousarray(frame[:, :, 2::-1])", "np.ascontiguousarray(frame[:, :, :3])", (T_COMPAT,)),
+    Mutation("compat-ok-ignores-the-held-box", "cv2 compat", "edgetrack/cv2_compat.py",
+             'held = bool(getattr(self.tracker, "held", False))', "held = False", (T_COMPAT,)),
+    Mutation("spec-reader-drops-a-field", "processing spec", "edgetrack/runtime/spec.py",
+             "for name in ProcessingSpec.model_fields if hasattr(source, name)}",
+             'for name in ProcessingSpec.model_fields if hasattr(source, name) and name != "integer_boxes"}',
+             (T_SPEC,)),
 )
 
 
