@@ -36,6 +36,9 @@ def export(
     int8_attention: bool = typer.Option(True, "--int8-attention/--no-int8-attention", help="Quantise attention's "
                                         "products of two activations (q k^T, attn v) too; --no-int8-attention keeps "
                                         "them in floating point and quantises only layers with weights."),
+    int8_float_layers: int = typer.Option(0, "--int8-float-layers", help="Keep the N weight layers whose "
+                                          "quantisation moves the decoded box most in floating point (leave-one-out "
+                                          "on the calibration crops; one extra quantisation per layer)."),
     dynamic_batch: bool = typer.Option(False, "--dynamic-batch", help="Free the batch axis, so that one call "
                                        "tracks several targets (Tracker.track_many); for ONNX Runtime and the cpu "
                                        "build, not for TensorRT targets."),
@@ -49,6 +52,7 @@ def export(
     folder = run_export(model, out_dir, fused=fuse_postprocess, precisions=parse_precisions(precision),
                         calib_path=calib, accuracy_sequences=accuracy_sequences, accuracy_gate=accuracy_gate,
                         int8_ranges=int8_ranges, int8_attention=int8_attention, dynamic_batch=dynamic_batch,
+                        int8_float_layers=int8_float_layers,
                         replace=replace)
     manifest = read_manifest(folder)
     metrics, graphs = manifest["metrics"], manifest["config"].get("graphs")
@@ -57,6 +61,9 @@ def export(
     for name, diffs in metrics["parity_vs_fp32"].items():
         out.print(f"  {name}: {written(folder, graphs, name)} (max abs diff vs fp32: "
                   + ", ".join(f"{k} {v:.1e}" for k, v in diffs.items()) + ")")
+    kept = manifest["config"].get("int8_float_layers")
+    if kept:
+        out.print(f"  int8 keeps {len(kept)} layer(s) in floating point: {', '.join(kept)}")
     if metrics["auc"]:
         out.print(f"  AUC on {metrics['auc_sequences']} synthetic-test sequences: "
                   + ", ".join(f"{k} {v:.2f}" for k, v in metrics["auc"].items()))

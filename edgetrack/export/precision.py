@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib.util
 import logging
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -80,21 +80,23 @@ def check_ranges(ranges: str) -> str:
 
 
 def to_int8(src: Path, dst: Path, calib: CalibrationSet, backend: str | None = None, ranges: str = "minmax",
-            attention: bool = True) -> Path:
+            attention: bool = True, float_layers: Sequence[str] = ()) -> Path:
     """Q/DQ INT8 ONNX calibrated on `calib` with the `ranges` rule, checked against TensorRT's Q/DQ rules (QDQError
     when it breaks one). `attention=False` keeps the attention products (MatMuls of two activations, q k^T and
     attn v) in floating point and quantises only the layers with weights. ModelOpt chooses its own ranges and
-    layers: it takes only the defaults."""
+    layers: it takes only the defaults. `float_layers` names further nodes to keep in floating point
+    (`export.sensitivity`)."""
     backend = backend or int8_backend()
     check_ranges(ranges)
-    if backend == "modelopt" and (ranges != "minmax" or not attention):
-        raise ConfigError("--int8-ranges and --no-int8-attention need the onnxruntime quantiser; ModelOpt sets its "
-                          "own ranges and layers")
+    if backend == "modelopt" and (ranges != "minmax" or not attention or float_layers):
+        raise ConfigError("--int8-ranges, --no-int8-attention and --int8-float-layers need the onnxruntime "
+                          "quantiser; ModelOpt sets its own ranges and layers")
     with scratch_folder(dst) as tmp, system_temp_in(tmp):  # the quantisers' own temp files stay beside dst
         if backend == "modelopt":
             _int8_modelopt(src, dst, calib, tmp)
         else:
-            _int8_onnxruntime(src, dst, calib, ranges, [] if attention else activation_matmuls(src))
+            exclude = [*([] if attention else activation_matmuls(src)), *float_layers]
+            _int8_onnxruntime(src, dst, calib, ranges, exclude)
     require_trt_qdq(dst)
     return dst
 

@@ -62,10 +62,11 @@ def variant_parity(fp32: Path, variant: Path, samples: list[dict[str, np.ndarray
 
 
 def make_variants(folder: Path, precisions: list[str], calib: CalibrationSet | None, spec: IOSpec,
-                  samples: list[dict[str, np.ndarray]], int8_ranges: str = "minmax",
-                  int8_attention: bool = True) -> dict[str, dict[str, float]]:
-    """Write model.fp16.onnx / model.int8.onnx next to model.onnx; return their parity against fp32."""
-    report = {}
+                  samples: list[dict[str, np.ndarray]], int8_ranges: str = "minmax", int8_attention: bool = True,
+                  int8_float_layers: int = 0) -> tuple[dict[str, dict[str, float]], dict[str, Any]]:
+    """Write model.fp16.onnx / model.int8.onnx next to model.onnx; return their parity against fp32, and what the
+    INT8 sensitivity scan chose (`export.sensitivity`; empty without `int8_float_layers`)."""
+    report, chosen = {}, {}
     for precision in precisions:
         if precision == "fp32":
             continue
@@ -76,15 +77,33 @@ def make_variants(folder: Path, precisions: list[str], calib: CalibrationSet | N
             if calib is None:
                 raise ConfigError("int8 needs a calibration set: edgetrack calibrate ... --out calib.npz, then --calib")
             calib.check_inputs({t.name: t.shape for t in spec.inputs})
-            to_int8(folder / "model.onnx", dst, calib, ranges=int8_ranges, attention=int8_attention)
+            chosen = _float_layers(folder / "model.onnx", calib, int8_ranges, int8_attention, int8_float_layers)
+            to_int8(folder / "model.onnx", dst, calib, ranges=int8_ranges, attention=int8_attention,
+                    float_layers=chosen.get("float_nodes", []))
         report[precision] = variant_parity(folder / "model.onnx", dst, samples)
-    return report
+    return report, chosen
+
+
+def _float_layers(src: Path, calib: CalibrationSet, ranges: str, attention: bool, count: int) -> dict[str, Any]:
+    """The `count` weight layers INT8 keeps in floating point, with the sensitivity of each (none for 0)."""
+    if count == 0:
+        return {}
+    from edgetrack.console import err
+    from edgetrack.export.sensitivity import float_nodes, most_sensitive
+
+    def quantise(source: Path, dst: Path, layers: list[str]) -> Path:
+        return to_int8(source, dst, calib, ranges=ranges, attention=attention, float_layers=layers)
+
+    layers, errors = most_sensitive(src, calib, count, quantise,
+                                    progress=lambda text: err.print(f"[dim]{text}[/dim]", highlight=False))
+    return {"float_layers": layers, "float_nodes": float_nodes(src, layers), "box_error": errors}
 
 
 def run_export(model_path: str, out: str | Path, fused: bool = False, tolerance: float = FP32_TOLERANCE,
                precisions: list[str] | None = None, calib_path: str | Path | None = None,
                accuracy_sequences: int = 0, accuracy_gate: float | None = None, replace: bool = False,
-               int8_ranges: str = "minmax", int8_attention: bool = True, dynamic_batch: bool = False) -> Path:
+               int8_ranges: str = "minmax", int8_attention: bool = True, dynamic_batch: bool = False,
+               int8_float_layers: int = 0) -> Path:
     """Export `model_path` (a model folder or preset with bundled weights) to OUT; refuse on parity failure.
 
     OUT may be missing, empty or an earlier export; anything else is refused unless `replace`.
@@ -97,11 +116,15 @@ def run_export(model_path: str, out: str | Path, fused: bool = False, tolerance:
     check_sequence_count(accuracy_sequences)
     check_ranges(int8_ranges)
     precisions = precisions or ["fp32"]
+    if int8_float_layers < 0 or (int8_float_layers and "int8" not in precisions):
+        raise ConfigError(f"--int8-float-layers {int8_float_layers}: give N >= 1 together with --precision ...,int8")
     if not replace:
         check_replaceable(Path(out), "export")  # before minutes of export work, not after
     calib = CalibrationSet.load(calib_path) if calib_path else None
     model = create_model(model_path) if is_model_folder(model_path) else create_model(model_path, pretrained=True)
     if family_of(model).export == "split":  # two graphs (template encoder, search step), not one
+        if int8_float_layers:
+            raise ConfigError(f"{model_path} exports as two graphs; --int8-float-layers takes a one-graph export")
         if dynamic_batch:
             raise ConfigError(f"{model_path} exports as two graphs (template encoder, search step) that track one "
                               "target per call; export it without --dynamic-batch")
@@ -117,8 +140,8 @@ def run_export(model_path: str, out: str | Path, fused: bool = False, tolerance:
             raise ParityError(f"exported ONNX differs from the torch model by {worst:.2e} (> {tolerance:.0e}): "
                               f"{parity}; please report this with `edgetrack env`")
         spec.save(folder)
-        variants = make_variants(folder, precisions, calib, spec, parity_inputs(calib, real_crops(model)), int8_ranges,
-                                 int8_attention)
+        variants, sensitivity = make_variants(folder, precisions, calib, spec, parity_inputs(calib, real_crops(model)),
+                                              int8_ranges, int8_attention, int8_float_layers)
         aucs = variant_accuracy(folder, precisions, spec, accuracy_sequences) if accuracy_sequences else {}
         check_gate(aucs, accuracy_gate)
         if calib is not None:
@@ -126,11 +149,13 @@ def run_export(model_path: str, out: str | Path, fused: bool = False, tolerance:
         manifest = make_manifest("export", config={"fused_postprocess": fused, "opset": 17,
                                                    "precisions": precisions, "int8_ranges": int8_ranges,
                                                    "int8_attention": int8_attention,
-                                                   "dynamic_batch": dynamic_batch},
+                                                   "dynamic_batch": dynamic_batch,
+                                                   "int8_float_layers": sensitivity.get("float_layers", [])},
                                  parents={"model": parent, **({"calibration": calib.meta.get("fingerprint", "")}
                                                               if calib is not None else {})},
                                  metrics={"parity_fp32": parity, "parity_vs_fp32": variants,
-                                          "auc": aucs, "auc_sequences": accuracy_sequences},
+                                          "auc": aucs, "auc_sequences": accuracy_sequences,
+                                          **({"int8_box_error": sensitivity["box_error"]} if sensitivity else {})},
                                  simplified=slimmed, onnx_sha256=sha256_file(folder / "model.onnx"),
                                  files=file_hashes(folder, ["model.onnx", *(f"model.{p}.onnx" for p in precisions),
                                                             "calibration.npz"]))

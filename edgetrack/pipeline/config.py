@@ -35,6 +35,7 @@ class ExportStage(FrozenConfig):
     int8_ranges: Literal["minmax", "percentile", "entropy"] = "minmax"  # `edgetrack export --int8-ranges`
     int8_attention: bool = True  # False: `edgetrack export --no-int8-attention`
     dynamic_batch: bool = False  # `edgetrack export --dynamic-batch`: several targets per call
+    int8_float_layers: int = Field(0, ge=0)  # `edgetrack export --int8-float-layers N`
 
 
 class BuildStage(FrozenConfig):

@@ -69,7 +69,7 @@ def _export(cfg: PipelineConfig, out: Path, student: StageResult, calib: StageRe
         run_export(student.outputs["model"], folder, fused=e.fuse_postprocess, precisions=list(e.precisions),
                    calib_path=calib.outputs["path"] if calib else None, accuracy_sequences=e.accuracy_sequences,
                    accuracy_gate=e.accuracy_gate, int8_ranges=e.int8_ranges, int8_attention=e.int8_attention,
-                   dynamic_batch=e.dynamic_batch)
+                   dynamic_batch=e.dynamic_batch, int8_float_layers=e.int8_float_layers)
         return folder_hash(folder, "*.onnx"), {"model": str(folder), "metrics": read_manifest(folder)["metrics"]}
 
     return run_stage("export", out / "export", e.to_dict(), parents, body, say)
