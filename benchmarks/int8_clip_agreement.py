@@ -44,6 +44,8 @@ def main() -> None:
                         "(minmax, percentile, entropy), each with every --samples")
     parser.add_argument("--attention", default="int8", help="comma-separated: int8 (attention products quantised) "
                         "and/or fp32 (`export --no-int8-attention`), each with every rule and size")
+    parser.add_argument("--float-layers", default="0", help="comma-separated counts of weight layers kept in float "
+                        "(`export --int8-float-layers`, chosen on the calibration crops), each with every variant")
     parser.add_argument("--out", type=Path, default=Path("runs/int8-clip-agreement"))
     args = parser.parse_args()
 
@@ -55,12 +57,14 @@ def main() -> None:
         calib = args.out / f"calib-{samples}.npz"
         if not calib.is_file():
             run_calibrate(args.model, f"unlabeled:{args.clips}", None, samples, 0, calib)
-        for ranges, attention in ((r, a) for r in args.ranges.split(",") for a in args.attention.split(",")):
-            name = f"int8 {ranges} {samples}" + (" attention-fp32" if attention == "fp32" else "")
-            tag = f"{ranges}-{samples}" + ("-attention-fp32" if attention == "fp32" else "")
+        for ranges, attention, kept in ((r, a, int(k)) for r in args.ranges.split(",")
+                                        for a in args.attention.split(",") for k in args.float_layers.split(",")):
+            suffix = (" attention-fp32" if attention == "fp32" else "") + (f" float-{kept}" if kept else "")
+            name = f"int8 {ranges} {samples}{suffix}"
+            tag = f"{ranges}-{samples}{suffix.replace(' ', '-')}"
             export = run_export(args.model, args.out / f"export-{tag}", precisions=["fp32", "int8"],
                                 calib_path=calib, int8_ranges=ranges, int8_attention=attention != "fp32",
-                                replace=True)
+                                int8_float_layers=kept, replace=True)
             builds[name] = run_build(export, "cpu", "int8", args.out / f"int8-{tag}", log=lambda _: None,
                                      replace=True)
             rows.append([name, samples, agreement(fp32, trajectories(str(builds[name]), clips))])
@@ -74,7 +78,8 @@ def main() -> None:
     append_result(f"INT8 calibration chosen on unlabeled clips by agreement with fp32, then scored on {args.real.name}",
                   header, rows, notes=f"Calibration: `calibrate --data unlabeled:{args.clips}` (the fp32 model's own "
                   f"trajectory, seed 0), range rules {args.ranges} (`export --int8-ranges`), attention products "
-                  f"{args.attention} (`--no-int8-attention`: fp32), cpu build INT8 (ONNX "
+                  f"{args.attention} (`--no-int8-attention`: fp32), weight layers kept in float {args.float_layers} "
+                  "(`--int8-float-layers`), cpu build INT8 (ONNX "
                   "Runtime). `IoU with fp32 on clips`: mean IoU of the INT8 and fp32 trackers' boxes on the clips "
                   "(no ground truth). Only the calibration with the highest agreement is scored on the annotated "
                   "sequences.")
