@@ -26,14 +26,24 @@ ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT = 120
 
 
-def _start(*args: str, fsize: int | None = None) -> subprocess.Popen:
+#: runs the CLI with one function of a module made to wait first, so that a kill point lasting microseconds
+#: (between two writes) lasts long enough to be hit every time
+PAUSED = ("import sys, time, importlib; module, name = sys.argv.pop(1).split(':'); "
+          "m = importlib.import_module(module); f = getattr(m, name); "
+          "setattr(m, name, lambda *a, **k: (time.sleep(60), f(*a, **k))[1]); "
+          "from edgetrack.cli.app import main; sys.argv[0] = 'edgetrack'; main()")
+
+
+def _start(*args: str, fsize: int | None = None, pause: str | None = None) -> subprocess.Popen:
+    """The CLI in its own process group; `pause` ("module:function") makes that function wait 60 s first."""
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    command = ["-c", PAUSED, pause] if pause else ["-m", "edgetrack"]
 
     def limit() -> None:
         if fsize is not None:
             resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
 
-    return subprocess.Popen([sys.executable, "-m", "edgetrack", *args], env=env, stdout=subprocess.DEVNULL,
+    return subprocess.Popen([sys.executable, *command, *args], env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True, start_new_session=True, preexec_fn=limit)
 
 
@@ -95,7 +105,9 @@ def test_export_killed_then_re_run_gives_the_same_graph_and_no_leftovers(tmp_pat
 def test_build_killed_then_re_run_gives_the_same_build_and_no_leftovers(tmp_path, straight, point) -> None:
     out = tmp_path / "b"
     args = ("build", str(straight / "x"), "--target", "cpu", "--precision", "fp32", "--out", str(out))
-    _kill_when(_start(*args), _tmp_of(out, "model.onnx" if point == "writing" else None))
+    # "writing": the graph is in the temp folder and the manifest not yet (held there by a pause)
+    pause = "edgetrack.deploy.cpu:write_json" if point == "writing" else None
+    _kill_when(_start(*args, pause=pause), _tmp_of(out, "model.onnx" if point == "writing" else None))
     assert _finish(*args)[0] == 0
     assert _sha(out / "model.onnx") == _sha(straight / "b" / "model.onnx")
     assert _hidden(tmp_path) == []

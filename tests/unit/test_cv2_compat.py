@@ -13,7 +13,8 @@ from edgetrack.errors import ConfigError, TrackingError
 from edgetrack.runtime.tracker import Tracker
 
 VITTRACK = Path(__file__).resolve().parents[3] / "shared" / "models" / "vittrack_2023sep.onnx"
-needs_vittrack = pytest.mark.skipif(not VITTRACK.is_file(), reason="../shared/models (OpenCV's VitTrack file) is absent")
+needs_vittrack = pytest.mark.skipif(not VITTRACK.is_file(),
+                                    reason="../shared/models (OpenCV's VitTrack file) is absent")
 
 
 def _frames(n: int = 12) -> tuple[list[np.ndarray], np.ndarray]:

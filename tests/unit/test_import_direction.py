@@ -36,7 +36,8 @@ def test_nothing_outside_the_cli_imports_it() -> None:
 
 
 def test_the_runtime_imports_no_stage_when_it_loads() -> None:
-    offenders = {str(p.relative_to(PACKAGE)): sorted(m for m in _imports(p, top_level_only=True) if _package(m) in STAGES)
+    offenders = {str(p.relative_to(PACKAGE)): sorted(m for m in _imports(p, top_level_only=True)
+                                                     if _package(m) in STAGES)
                  for p in (PACKAGE / "runtime").rglob("*.py")}
     assert {k: v for k, v in offenders.items() if v} == {}
 

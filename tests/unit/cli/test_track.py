@@ -68,7 +68,8 @@ def test_track_jsonl_has_scores_timings_and_lost_flags(clip: tuple[Path, np.ndar
     assert [r["frame"] for r in records] == list(range(6))
     assert records[0]["score"] is None and not records[0]["lost"] and records[0]["timings"] == {}
     assert all(r["lost"] and 0 <= r["score"] <= 1 for r in records[1:])
-    assert set(records[1]["timings"]) == {"pre", "infer", "post"} and len(records[3]["box"]) == 4
+    assert {"pre", "infer", "post", "crop", "normalise", "decode", "map"} == set(records[1]["timings"])
+    assert len(records[3]["box"]) == 4
     assert "5 flagged lost (score < 1)" in capsys.readouterr().out
 
 
