@@ -40,8 +40,8 @@ def export(
                                           "quantisation moves the decoded box most in floating point (leave-one-out "
                                           "on the calibration crops; one extra quantisation per layer)."),
     dynamic_batch: bool = typer.Option(False, "--dynamic-batch", help="Free the batch axis, so that one call "
-                                       "tracks several targets (Tracker.track_many); for ONNX Runtime and the cpu "
-                                       "build, not for TensorRT targets."),
+                                       "tracks several targets (Tracker.track_many): ONNX Runtime, the cpu build and "
+                                       "TensorRT 10 engines (1 to 8 targets per call), not TensorRT 8 targets."),
     replace: bool = REPLACE_OPTION,
 ) -> None:
     """Export to ONNX (opset 17, static shapes unless --dynamic-batch); fails if outputs differ from torch by more

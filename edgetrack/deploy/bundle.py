@@ -11,7 +11,14 @@ import yaml
 
 from edgetrack.artifacts import atomic_folder, file_hashes, make_manifest, sha256_file, verify_file, write_json
 from edgetrack.deploy import engine_script
-from edgetrack.deploy.sources import CALIBRATION, calibration_fingerprint, check_export, source_onnx, variant_name
+from edgetrack.deploy.sources import (
+    CALIBRATION,
+    batch_shapes,
+    calibration_fingerprint,
+    check_export,
+    source_onnx,
+    variant_name,
+)
 from edgetrack.deploy.targets import TargetProfile, parse_version
 from edgetrack.errors import ArtifactError
 
@@ -39,13 +46,14 @@ def render_script(settings: dict[str, Any]) -> str:
 
 
 def trtexec_command(profile: TargetProfile, precision: str, onnx: str, qdq_onnx: str | None = None,
-                    calib_cache: str | None = None) -> str:
+                    calib_cache: str | None = None, shapes: tuple[str, str] | None = None) -> str:
     """The bundle's trtexec line, with only the flags the target's TensorRT has.
 
     It builds what build_engine.py builds, except for legacy INT8 with a Q/DQ ONNX: trtexec then quantises
     explicitly from that file (`build_engine.py --int8-route qdq`), while build_engine.py by default calibrates
     the fp32 model, a different engine (`int8_routes`). Without a Q/DQ ONNX trtexec reads `calib_cache`, the
     calibration cache build_engine.py writes (trtexec cannot calibrate from the .npz itself): the same route.
+    `shapes` ((min, max) from `sources.batch_shapes`) gives a dynamic-batch export build_engine.py's profile.
     """
     assert profile.tensorrt is not None
     args = ["trtexec", f"--onnx={onnx}", "--saveEngine=model.engine",
@@ -61,6 +69,8 @@ def trtexec_command(profile: TargetProfile, precision: str, onnx: str, qdq_onnx:
         args += ["--fp16", "--int8"] + ([] if qdq_onnx else [f"--calib={calib_cache}"])
     elif precision == "fp16":
         args.append("--fp16")
+    if shapes is not None:
+        args += [f"--minShapes={shapes[0]}", f"--optShapes={shapes[1]}", f"--maxShapes={shapes[1]}"]
     return " ".join(args)
 
 
@@ -206,7 +216,7 @@ def write_bundle(export_dir: Path, profile: TargetProfile, precision: str, out: 
             assert profile.tensorrt is not None
             cache = engine_script.calibration_cache_name(sha256_file(folder / onnx),
                                                          sha256_file(folder / CALIBRATION), profile.tensorrt.min)
-        command = trtexec_command(profile, precision, onnx, qdq, cache)
+        command = trtexec_command(profile, precision, onnx, qdq, cache, batch_shapes(spec, engine_script.MAX_TARGETS))
         note = trtexec_note(qdq, cache)
         (folder / TRTEXEC).write_text(f"#!/bin/sh\n# run on the target device ({profile.name})\n{note}set -e\n"
                                       f'cd "$(dirname "$0")"\n{command}\n')

@@ -59,7 +59,8 @@ def build_here(export_dir: Path, profile: TargetProfile, precision: str, folder:
         calibration_fingerprint=calibration_fingerprint(export_dir) if precision == "int8" else None,
         io=io, io_spec=spec.to_dict(), builder="edgetrack build", forced=forced,
         module=engine_script.module_name(), memory_mb=memory_mb, workspace_mb=options["workspace_mb"],
-        calibration_cache=Path(options["calib_cache"]).name if options["calibration"] is not None else None)
+        calibration_cache=Path(options["calib_cache"]).name if options["calibration"] is not None else None,
+        max_batch=options["max_batch"])
     (folder / ENGINE_JSON).write_text(json.dumps(record, indent=2) + "\n")
     load_engine_info(folder)  # the record must satisfy the schema the runtime reads
     return folder

@@ -19,6 +19,9 @@ different engines (other scales, other layers in INT8; never expected to be bit-
 
 engine.json records the route that built the engine (`int8_route`).
 
+An ONNX exported with `--dynamic-batch` (a free first axis) is built with one optimisation profile for 1 to
+`--max-targets` targets per call (default 8, tuned for the largest); engine.json records it (`max_batch`).
+
 This file is the template of every bundle's build_engine.py and the build code edgetrack itself runs; the
 SETTINGS line below is filled in when a bundle is written.
 """
@@ -42,6 +45,7 @@ SETTINGS: dict[str, Any] = {}  # filled in by `edgetrack build` when it writes a
 
 ENGINE, ENGINE_JSON, IO_SPEC = "model.engine", "engine.json", "io_spec.json"
 CALIBRATOR, QDQ = "calibrator", "qdq"  # the INT8 routes: implicit (calibrated here) and explicit (Q/DQ from export)
+MAX_TARGETS = 8  # targets per call an engine of a dynamic-batch export is built for, unless told otherwise
 
 
 class BuildError(RuntimeError):
@@ -226,8 +230,29 @@ def configure(trt: Any, builder: Any, options: dict[str, Any], cuda: CudaDriver 
     return config, timing
 
 
+def batch_profile(trt: Any, builder: Any, network: Any, config: Any, max_batch: int) -> int:
+    """For a network whose inputs have a free first axis, one optimisation profile taking 1 to `max_batch` of
+    them per call (tuned for `max_batch`); the engine's largest batch (1 for a static network)."""
+    inputs = [network.get_input(i) for i in range(network.num_inputs)]
+    if not any(int(t.shape[0]) < 0 for t in inputs):
+        return 1
+    if max_batch < 1:
+        raise BuildError(f"--max-targets must be at least 1, not {max_batch}")
+    profile = builder.create_optimization_profile()
+    for t in inputs:
+        rest = tuple(int(d) for d in t.shape[1:])
+        if any(d < 0 for d in rest):
+            raise BuildError(f"input {t.name} has a free axis besides the batch {tuple(t.shape)}; export again")
+        profile.set_shape(t.name, (1, *rest), (max_batch, *rest), (max_batch, *rest))
+    config.add_optimization_profile(profile)
+    if getattr(config, "int8_calibrator", None) is not None:
+        config.set_calibration_profile(profile)  # the calibrator's batches are batch 1, inside the profile
+    return max_batch
+
+
 def build_engine(options: dict[str, Any], log: Any = print) -> list[dict[str, Any]]:
-    """Build `options['onnx']` into `options['engine']`; return the engine's I/O tensors (logged too)."""
+    """Build `options['onnx']` into `options['engine']`; return the engine's I/O tensors (logged too), and set
+    `options['max_batch']` to the targets per call the engine takes."""
     import tensorrt as trt
 
     # only the calibrator touches device memory itself (it uploads the calibration batches)
@@ -240,6 +265,9 @@ def build_engine(options: dict[str, Any], log: Any = print) -> list[dict[str, An
     for t in io:
         log(f"  {t['mode']:6s} {t['name']:12s} {tuple(t['shape'])} {t['dtype']}")
     config, timing = configure(trt, builder, options, cuda)
+    options["max_batch"] = batch_profile(trt, builder, network, config, int(options.get("max_batch", MAX_TARGETS)))
+    if options["max_batch"] > 1:
+        log(f"  batch profile: 1 to {options['max_batch']} targets per call")
     plan = builder.build_serialized_network(network, config)
     if plan is None:
         raise BuildError(f"TensorRT could not build {options['onnx']} (see the messages above); try a smaller "
@@ -275,7 +303,8 @@ def engine_record(*, trt_version: str, gpu: str, compute_capability: str, target
                   onnx: Path, calibration_fingerprint: str | None, io: list[dict[str, Any]], io_spec: dict[str, Any],
                   builder: str, dla_core: int = -1, calibration_cache: str | None = None,
                   forced: list[str] | None = None, module: str | None = None, memory_mb: float | None = None,
-                  workspace_mb: int | None = None, int8_route: str | None = None) -> dict[str, Any]:
+                  workspace_mb: int | None = None, int8_route: str | None = None,
+                  max_batch: int = 1) -> dict[str, Any]:
     """The engine.json sidecar: what the engine was built from, on what, and its I/O."""
     return {
         "format": 1, "tensorrt_version": trt_version, "gpu": gpu, "compute_capability": compute_capability,
@@ -286,6 +315,7 @@ def engine_record(*, trt_version: str, gpu: str, compute_capability: str, target
         "built": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "forced": list(forced or []), "module": module,
         "memory_mb": None if memory_mb is None else round(memory_mb), "workspace_mb": workspace_mb,
+        "max_batch": max_batch,
     }
 
 
@@ -330,6 +360,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="builder workspace (default: the target's; a family target's share of this device's "
                              "memory)")
     parser.add_argument("--opt-level", type=int, default=s.get("opt_level", 3), help="builder optimisation level")
+    parser.add_argument("--max-targets", type=int, default=s.get("max_batch", MAX_TARGETS),
+                        help="targets per call of an engine built from a --dynamic-batch export")
     parser.add_argument("--dla-core", type=int, default=-1, help="run on this DLA core with GPU fallback (-1: GPU)")
     parser.add_argument("--out", type=Path, default=None, help="output folder (default: this bundle's folder)")
     parser.add_argument("--force", action="store_true", help="build even if GPU or TensorRT differ from the target")
@@ -396,7 +428,8 @@ def main(argv: list[str] | None = None) -> int:
     options = {"onnx": onnx, "engine": out / ENGINE, "precision": args.precision, "typing": args.typing,
                "int8_route": route, "workspace_mb": workspace, "opt_level": args.opt_level, "dla_core": args.dla_core,
                "timing_cache": here / f"timing-trt{trt.__version__}-{cc}.cache",
-               "calibration": calib if calib.is_file() else None, "calib_cache": here / (cache_name or "unused")}
+               "calibration": calib if calib.is_file() else None, "calib_cache": here / (cache_name or "unused"),
+               "max_batch": args.max_targets}
     how = f", INT8 route {route}" if route else ""
     print(f"building {onnx.name} -> {out / ENGINE} on {module or gpu} (compute capability {cc}), TensorRT "
           f"{trt.__version__}, workspace {workspace} MB{how}")
@@ -410,7 +443,8 @@ def main(argv: list[str] | None = None) -> int:
                            target=SETTINGS.get("target", ""), precision=args.precision, typing=args.typing, onnx=onnx,
                            calibration_fingerprint=calib_fp, io=io, io_spec=io_spec, builder="build_engine.py",
                            dla_core=args.dla_core, calibration_cache=cache_name, forced=problems, module=module,
-                           memory_mb=memory_mb, workspace_mb=workspace, int8_route=route)
+                           memory_mb=memory_mb, workspace_mb=workspace, int8_route=route,
+                           max_batch=options["max_batch"])
     (out / ENGINE_JSON).write_text(json.dumps(record, indent=2) + "\n")
     if out != here:
         (out / IO_SPEC).write_text(json.dumps(io_spec, indent=2) + "\n")

@@ -9,7 +9,7 @@ from edgetrack.artifacts import atomic_folder, check_replaceable
 from edgetrack.deploy.cpu import is_split_export
 from edgetrack.deploy.host import Host, detect_host
 from edgetrack.deploy.plan import BuildPlan, plan_build
-from edgetrack.deploy.sources import check_export, choose_precision, export_samples, variant_name
+from edgetrack.deploy.sources import check_batch, check_export, choose_precision, export_samples, variant_name
 from edgetrack.deploy.targets import TargetProfile, get_target
 
 
@@ -32,7 +32,7 @@ def run_build(export_dir: str | Path, target: str, precision: str | None = None,
         return build_cpu(export_dir, folder, precision, replace=replace)
     split = is_split_export(export_dir)
     if not split:
-        check_export(export_dir)
+        check_batch(check_export(export_dir), profile, export_dir)
     chosen = choose_precision(profile, precision)
     host = host or detect_host()
     plan = plan_build(profile, host, force=force, bundle=bundle)

@@ -19,11 +19,25 @@ def check_export(export_dir: Path) -> IOSpec:
     if not (export_dir / "model.onnx").is_file() or not (export_dir / "io_spec.json").is_file():
         raise ArtifactError(f"{export_dir} is not an export folder (model.onnx + io_spec.json); "
                             "run edgetrack export first")
-    spec = IOSpec.load(export_dir)
-    if spec.dynamic_batch:
-        raise ConfigError(f"{export_dir} was exported with --dynamic-batch; TensorRT builds here take one target per "
-                          "call: export again without it (the cpu target runs either)")
-    return spec
+    return IOSpec.load(export_dir)
+
+
+def check_batch(spec: IOSpec, profile: TargetProfile, export_dir: Path) -> None:
+    """Refuse a dynamic-batch export for TensorRT 8 targets, whose bundle runtime runs one target per call."""
+    if spec.dynamic_batch and profile.typing == "legacy":
+        raise ConfigError(f"{export_dir} was exported with --dynamic-batch; {profile.name} (TensorRT 8) runs one "
+                          "target per call: export again without it")
+
+
+def batch_shapes(spec: IOSpec, max_batch: int) -> tuple[str, str] | None:
+    """trtexec's --minShapes and --optShapes/--maxShapes values for a dynamic-batch export, else None."""
+    if not spec.dynamic_batch:
+        return None
+
+    def shapes(batch: int) -> str:
+        return ",".join(f"{t.name}:" + "x".join(str(d) for d in (batch, *t.shape[1:])) for t in spec.inputs)
+
+    return shapes(1), shapes(max_batch)
 
 
 def choose_precision(profile: TargetProfile, precision: str | None) -> str:

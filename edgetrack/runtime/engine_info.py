@@ -50,6 +50,7 @@ class EngineInfo(FrozenConfig):
     module: str | None = None  # the board it was built on (a Jetson's device-tree model), where readable
     memory_mb: int | None = None  # that device's memory
     workspace_mb: int | None = None  # the builder workspace used (a family target's share of memory_mb)
+    max_batch: int = Field(1, ge=1)  # targets per call (above 1: an engine of a --dynamic-batch export)
 
     def tensors(self, mode: str) -> tuple[EngineTensor, ...]:
         return tuple(t for t in self.io if t.mode == mode)

@@ -1,17 +1,15 @@
 """Several targets in one video, one batched network call per frame: `Tracker.initialize_many` / `track_many`.
 
-Each target keeps its own template and box; per frame every target's search crop is cut around its own box,
-the crops (and the templates) are stacked, and the backend runs them in one call when it takes a batch
+Each target keeps its own template and box; per frame every target's search crop is cut around its own box, the
+crops (and the templates) are stacked, and the backend runs them in one call when it takes a batch
 (`Backend.max_batch`: the torch backend takes any number, ONNX Runtime any number for an export made with
-`--dynamic-batch`, else one). Otherwise the targets run in as many calls as the backend needs, with the same
-result. Each target's box follows the single-target loop exactly: the same crop, decode, `min_score` rule and
-map-back as `Tracker.track`.
+`--dynamic-batch`, a TensorRT engine of such an export up to its profile's largest batch, else one). Otherwise the
+targets run in as many calls as the backend needs, with the same result. Each target's box follows the single-target
+loop exactly: the same crop, decode, `min_score` rule and map-back as `Tracker.track`.
 
-Targets are numbered in the order they are added; `add_target`, `reset_target` (a new template and box for a
-target, e.g. after a detector re-finds it) and `remove_target` work between any two frames. A result's
-"infer" timing is the time of the call its target ran in (shared by the targets of that call); "batch" is that
-call's number of targets.
-"""
+Targets are numbered in the order they are added; `add_target`, `reset_target` (a new template and box for a target,
+e.g. after a detector re-finds it) and `remove_target` work between any two frames. A result's "infer" timing is the
+time of the call its target ran in (shared by the targets of that call); "batch" is that call's number of targets."""
 
 from __future__ import annotations
 
@@ -144,8 +142,9 @@ class MultiTarget:
     def _infer_stacked(self, templates: list[np.ndarray], searches: list[np.ndarray]) -> dict[str, np.ndarray]:
         """One backend call on the stacked inputs; a backend holding its template gets it set for a single target."""
         set_template = getattr(self.backend, "set_template", None)
-        if callable(set_template) and len(templates) == 1:
-            set_template(templates[0])
-            self._template_taken = True  # `track` gives the backend its own template back before its next frame
-            return self.backend.infer({"search": searches[0]})
+        if callable(set_template):  # the call overwrites the template the backend holds for `track`
+            self._template_taken = True  # so `track` gives it back before its next frame
+            if len(templates) == 1:
+                set_template(templates[0])
+                return self.backend.infer({"search": searches[0]})
         return self.backend.infer({"template": np.concatenate(templates), "search": np.concatenate(searches)})

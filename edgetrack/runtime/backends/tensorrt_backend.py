@@ -114,6 +114,8 @@ class TensorRTBackend(Backend):
             raise ArtifactError(f"TensorRT could not create an execution context for {engine_path} "
                                 "(out of GPU memory?)")
         self.stream = api.Stream()
+        self._dynamic: list[str] = []  # inputs whose first axis is free (an engine of a --dynamic-batch export)
+        self._max_batch, self._batch = 1, 1
         self.tensors = self._bind()
         self._persistent: set[str] = set()  # inputs written once by set_input, reused by every call
         self._cuda_graph, self._graph = cuda_graph, None
@@ -144,9 +146,12 @@ class TensorRTBackend(Backend):
         return engine
 
     def _bind(self) -> dict[str, _Tensor]:
-        """A device buffer per I/O tensor, bound by name; names must match the engine's io spec."""
+        """A device buffer per I/O tensor, bound by name; names must match the engine's io spec. An engine with a
+        free batch axis gets buffers for its profile's largest batch and starts at batch 1."""
         trt, engine = self._trt, self.engine
         expected = {t.name: tuple(t.shape) for t in (*self.io_spec.inputs, *self.io_spec.outputs)}
+        if self.info.max_batch > 1:
+            self._max_batch = self.info.max_batch
         tensors: dict[str, _Tensor] = {}
         for i in range(engine.num_io_tensors):
             name = engine.get_tensor_name(i)
@@ -156,6 +161,9 @@ class TensorRTBackend(Backend):
                 shape = expected.get(name, shape)
                 if is_input:
                     self.context.set_input_shape(name, shape)
+                    if self._max_batch > 1:
+                        self._dynamic.append(name)
+                shape = (self._max_batch, *shape[1:])  # room for the largest batch the profile takes
             tensors[name] = _Tensor(name, is_input, shape, trt.nptype(engine.get_tensor_dtype(name)))
             self.context.set_tensor_address(name, tensors[name].buffer.ptr)
         if set(tensors) != set(expected):
@@ -180,17 +188,34 @@ class TensorRTBackend(Backend):
             return None, None
         return pre, dec
 
+    @property
+    def max_batch(self) -> int | None:
+        return self._max_batch
+
+    def _use_batch(self, batch: int) -> None:
+        """Set the inputs' batch axis for the next run (engines of a --dynamic-batch export only)."""
+        if batch == self._batch:
+            return
+        if not 1 <= batch <= self._max_batch:
+            raise TrackingError(f"{batch} targets in one call; this engine takes 1 to {self._max_batch} "
+                                "(rebuild from a --dynamic-batch export with build_engine.py --max-targets N)")
+        for name in self._dynamic:
+            self.context.set_input_shape(name, (batch, *self.tensors[name].shape[1:]))
+        self._batch = batch
+
     def _upload(self, name: str, array: np.ndarray) -> None:
         t = self.tensors[name]
         host = np.ascontiguousarray(array, dtype=t.dtype)
-        if host.size != int(np.prod(t.shape)):
-            raise TrackingError(f"input '{name}' has shape {host.shape}; the engine expects {t.shape}")
+        row = (self._batch, *t.shape[1:])
+        if host.size != int(np.prod(row)):
+            raise TrackingError(f"input '{name}' has shape {host.shape}; the engine expects {row}")
         t.buffer.upload(host, self.stream)
         self.stream.synchronize()  # pageable source: make sure it is consumed before the caller reuses it
 
     @on_device
     def set_template(self, template: np.ndarray) -> None:
         """Write the template input once; later `infer`/`track_device` calls reuse it."""
+        self._use_batch(1)
         self.set_input("template", template)
 
     @on_device
@@ -233,11 +258,16 @@ class TensorRTBackend(Backend):
 
     def _download_outputs(self) -> dict[str, np.ndarray]:
         self.stream.synchronize()
-        return {n: t.buffer.download(t.shape, t.dtype) for n, t in self.tensors.items() if not t.is_input}
+        batch = self._batch if self._dynamic else None
+        return {n: t.buffer.download(t.shape if batch is None else (batch, *t.shape[1:]), t.dtype)
+                for n, t in self.tensors.items() if not t.is_input}
 
     @on_device
     def infer(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """One run on host arrays; an engine of a --dynamic-batch export takes up to `max_batch` targets stacked."""
         self._check_inputs(inputs)
+        if self._dynamic:
+            self._use_batch(len(inputs["search"]) if "search" in inputs else 1)
         for name in self.input_names:
             if name in inputs:
                 self._upload(name, inputs[name])
@@ -249,6 +279,7 @@ class TensorRTBackend(Backend):
         """Search crop of a uint8 RGB `frame` at `crop`, engine, decode -> (normalised (cx, cy, w, h), raw score,
         windowed peak)."""
         self._check_inputs({"search": frame})
+        self._use_batch(1)  # the frame step (and its CUDA graph) is for one target
         search = self.tensors["search"]
         if self._pre is not None:
             self._pre(frame, crop, search.buffer.ptr)

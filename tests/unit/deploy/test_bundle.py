@@ -173,7 +173,9 @@ class FakeTensorRT(types.ModuleType):
 
                 fake.calls.append(("parse", Path(path).name))
                 graph = onnx.load(path).graph
-                dims = lambda v: [d.dim_value for d in v.type.tensor_type.shape.dim]  # noqa: E731
+                # a named (free) axis reads -1, as TensorRT reports it
+                dims = lambda v: [d.dim_value if d.HasField("dim_value") else -1  # noqa: E731
+                                  for d in v.type.tensor_type.shape.dim]
                 self.network.inputs = [Tensor(v.name, dims(v)) for v in graph.input]
                 self.network.outputs = [Tensor(v.name, dims(v)) for v in graph.output]
                 return True
@@ -195,6 +197,17 @@ class FakeTensorRT(types.ModuleType):
             def set_flag(self, flag: str) -> None:
                 fake.calls.append(("flag", flag))
 
+            def add_optimization_profile(self, profile: Profile) -> int:
+                fake.calls.append(("profile", dict(profile.shapes)))
+                return 0
+
+        class Profile:
+            def __init__(self) -> None:
+                self.shapes: dict[str, tuple] = {}
+
+            def set_shape(self, name: str, low: tuple, opt: tuple, high: tuple) -> None:
+                self.shapes[name] = (tuple(low), tuple(opt), tuple(high))
+
         class Builder:
             def __init__(self, logger: Logger) -> None:
                 pass
@@ -205,6 +218,9 @@ class FakeTensorRT(types.ModuleType):
 
             def create_builder_config(self) -> Config:
                 return Config()
+
+            def create_optimization_profile(self) -> Profile:
+                return Profile()
 
             def build_serialized_network(self, network: Network, config: Config) -> bytes:
                 fake.calls.append(("build",))

@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 
 from edgetrack.data.crops import crop_geometry
+from edgetrack.errors import TrackingError
 from edgetrack.runtime.backends import tensorrt_backend
 from edgetrack.runtime.backends.tensorrt_backend import TensorRTBackend
 from edgetrack.runtime.cuda import api
@@ -160,3 +161,58 @@ def test_without_a_cuda_graph_every_frame_runs_the_engine(open_backend, driver) 
     assert open_backend.executions == [7, 7, 7] and "cuStreamBeginCapture" not in driver.names()
     backend.close()
     assert "cuGraphDestroy" not in driver.names()
+
+
+def dynamic_engine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, max_batch: int = 4
+                   ) -> tuple[TensorRTBackend, list, list]:
+    """The backend on an engine of a --dynamic-batch export (first axes -1, a profile up to `max_batch`), the
+    context's set_input_shape calls and the engine's runs."""
+    info = engine_json()
+    info["io"] = [{**t, "shape": [-1, *t["shape"][1:]]} for t in info["io"]]
+    info["max_batch"] = max_batch
+    folder = engine_folder(tmp_path, info)
+    shapes: list[tuple[str, tuple[int, ...]]] = []
+    executions: list[int] = []
+    trt = fake_tensorrt(executions)
+    engine = FakeEngine(info["io"], executions)
+    context = engine.create_execution_context()
+    context.set_input_shape = lambda name, shape: shapes.append((name, tuple(shape)))
+    engine.create_execution_context = lambda: context
+    trt.Runtime = lambda logger: types.SimpleNamespace(deserialize_cuda_engine=lambda plan: engine)
+    monkeypatch.setattr(tensorrt_backend, "import_tensorrt", lambda: (trt, ""))
+    return TensorRTBackend(folder, device_processing=False), shapes, executions
+
+
+def test_an_engine_with_a_batch_profile_runs_several_targets_in_one_call(tmp_path, monkeypatch, driver) -> None:
+    backend, shapes, _ = dynamic_engine(tmp_path, monkeypatch)
+    assert backend.max_batch == 4
+    search_bytes = 4 * 3 * 64 * 64 * 4  # buffers hold the profile's largest batch
+    assert ("cuMemAlloc", (search_bytes,)) in [(n, a) for _, n, a in driver.calls]
+    three = {"template": np.zeros((3, 3, 32, 32), np.float32), "search": np.zeros((3, 3, 64, 64), np.float32)}
+    out = backend.infer(three)
+    assert out["score_map"].shape == (3, 1, 4, 4) and out["size_map"].shape == (3, 2, 4, 4)
+    assert shapes[-2:] == [("template", (3, 3, 32, 32)), ("search", (3, 3, 64, 64))]
+    backend.set_template(TEMPLATE)  # back to one target for the frame step
+    backend.track_device(FRAME, CROP)
+    assert shapes[-2:] == [("template", (1, 3, 32, 32)), ("search", (1, 3, 64, 64))]
+    five = {"template": np.zeros((5, 3, 32, 32), np.float32), "search": np.zeros((5, 3, 64, 64), np.float32)}
+    with pytest.raises(TrackingError, match="1 to 4"):
+        backend.infer(five)
+    backend.close()
+
+
+def test_track_many_on_a_batch_profile_is_one_engine_run_per_frame(tmp_path, monkeypatch, driver) -> None:
+    from edgetrack.runtime.spec import ProcessingSpec
+    from edgetrack.runtime.tracker import Tracker
+
+    backend, shapes, executions = dynamic_engine(tmp_path, monkeypatch)
+    tracker = Tracker(backend, ProcessingSpec.read(backend.io_spec))
+    tracker.initialize(FRAME, (40.0, 30.0, 20.0, 16.0))
+    tracker.initialize_many(FRAME, [(40.0, 30.0, 20.0, 16.0), (10.0, 10.0, 20.0, 20.0), (70.0, 50.0, 30.0, 20.0)])
+    before = driver.names().count("cuMemcpyDtoH")
+    results = tracker.track_many(FRAME)
+    assert len(results) == 3 and {r.timings["batch"] for r in results} == {3.0} and len(executions) == 1
+    assert driver.names().count("cuMemcpyDtoH") - before == 3  # the three output maps, downloaded once for all
+    tracker.track(FRAME)  # the single target's template goes back in at batch 1 before its frame step
+    assert shapes[-2:] == [("template", (1, 3, 32, 32)), ("search", (1, 3, 64, 64))] and len(executions) == 2
+    tracker.close()
